@@ -1,0 +1,121 @@
+"""The engine measured against servers whose behaviour is known (ground truth).
+
+Every server here is a real ``wsbench serve`` process on loopback; the knobs set the
+truth (a known delay, a known share of closed sessions, a known share of dropped
+messages) and the tests check that wsbench measures exactly that.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from wsbench.engine.runner import run_scenario
+from wsbench.metrics.histogram import Histogram
+from wsbench.scenario import parse_scenario
+from wsbench.server.process import ServeOptions, start_server
+
+
+def run(tmp_path, url: str, **settings: Any) -> dict[str, Any]:
+    scenario = parse_scenario({"targets": [f"t={url}"], "processes": 1, "out": str(tmp_path), **settings})
+    outcome = run_scenario(scenario)
+    assert outcome.result["complete"], outcome.result
+    return outcome.result["targets"]["t"]
+
+
+def test_rtt_matches_the_servers_echo_delay(tmp_path):
+    with start_server(ServeOptions(delay_ms=20)) as server:
+        target = run(tmp_path, server.url, sessions=4, mode="closed", messages=30, duration=30, ramp=0)
+    rtt = target["rtt"]
+    assert rtt["count"] == 120
+    assert 19.6 <= rtt["p50"] <= 20.4, rtt
+    assert target["messages"] == {**target["messages"], "sent": 120, "received": 120, "lost": 0,
+                                  "duplicated": 0}
+
+
+def test_upgrade_http_phase_matches_the_servers_upgrade_delay(tmp_path):
+    with start_server(ServeOptions(upgrade_delay_ms=50)) as server:
+        target = run(tmp_path, server.url, sessions=20, ramp=200, messages=1, mode="closed", duration=30)
+    http, total, tcp = target["upgrade"]["http"], target["upgrade"]["total"], target["upgrade"]["tcp"]
+    assert http["count"] == 20 and tcp["count"] == 20
+    assert 49.0 <= http["p50"] <= 51.0, http
+    assert total["p50"] >= http["p50"]
+    assert target["upgrade"]["tls"]["count"] == 0  # ws:// has no TLS phase
+    assert target["upgrade"]["dns"]["count"] == 0  # an IP literal needs no lookup
+
+
+def test_k_of_n_sessions_closed_by_the_server_with_4000(tmp_path):
+    with start_server(ServeOptions(close_sessions=3, close_code=4000, close_after_messages=2)) as server:
+        target = run(tmp_path, server.url, sessions=10, ramp=0, mode="closed", messages=5,
+                     duration=30, reconnect=False)
+    assert target["closes"]["by_code"].get("4000") == 3
+    assert target["closes"]["by_side"]["server"] == 3
+    assert target["closes"]["by_side"]["client"] == 7
+    assert target["sessions"]["dropped"] == 3
+    assert target["sessions"]["opened"] == 10
+
+
+def test_every_tenth_message_dropped_is_counted_lost_exactly(tmp_path):
+    with start_server(ServeOptions(drop_every=10)) as server:
+        target = run(tmp_path, server.url, sessions=4, ramp=0, mode="rate", rate=200, messages=50,
+                     reply_timeout=0.5, duration=30)
+    messages = target["messages"]
+    assert messages["sent"] == 200
+    assert messages["lost"] == 20  # 5 of every session's 50
+    assert messages["received"] == 180
+    assert target["rtt"]["count"] == 180
+
+
+def test_closed_loop_moves_on_after_a_missing_echo(tmp_path):
+    with start_server(ServeOptions(drop_every=3)) as server:
+        target = run(tmp_path, server.url, sessions=2, ramp=0, mode="closed", messages=9,
+                     reply_timeout=0.1, duration=30)
+    assert target["messages"]["sent"] == 18
+    assert target["messages"]["lost"] == 6
+
+
+def test_a_target_that_refuses_everything_is_measured_not_an_error(tmp_path, unused_port):
+    target = run(tmp_path, f"ws://127.0.0.1:{unused_port}/", sessions=5, ramp=0, duration=1.5,
+                 reconnect=False)
+    assert target["sessions"]["opened"] == 0
+    assert target["sessions"]["failed"] == 5
+    assert target["upgrade_failures"] == {"refused": 5}
+
+
+def test_dns_phase_is_timed_for_host_names(tmp_path):
+    with start_server(ServeOptions()) as server:
+        target = run(tmp_path, f"ws://localhost:{server.port}/", sessions=3, ramp=0, messages=1,
+                     mode="closed", duration=10)
+    assert target["upgrade"]["dns"]["count"] == 3
+    assert target["sessions"]["opened"] == 3
+
+
+def test_two_processes_merge_exactly(tmp_path):
+    with start_server(ServeOptions()) as server:
+        scenario = parse_scenario({"targets": [f"t={server.url}"], "processes": 2, "sessions": 6,
+                                   "ramp": 0, "mode": "closed", "messages": 20, "duration": 20,
+                                   "out": str(tmp_path)})
+        outcome = run_scenario(scenario)
+    target = outcome.result["targets"]["t"]
+    assert target["messages"]["received"] == 120
+    shard_files = sorted((outcome.run_dir / "shards" / "t").glob("worker-*.json"))
+    assert len(shard_files) == 2
+    import json
+
+    shards = [json.loads(p.read_text()) for p in shard_files]
+    merged = Histogram()
+    for shard in shards:
+        merged.merge(Histogram.decode(shard["rtt"]))
+    assert Histogram.decode(target["rtt"]["hdr"]) == merged
+    assert merged.count == 120
+    assert outcome.result["generator"]["processes"] == 2
+
+
+@pytest.fixture
+def unused_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

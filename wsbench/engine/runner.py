@@ -1,0 +1,304 @@
+"""The runner: targets one after the other, each driven by N worker processes.
+
+Data flows one way: workers write shards and events; the runner merges the shards
+into the Result (exact histogram merge) and rewrites ``result.json`` after every
+target, so an interrupted or crashed run still leaves everything it measured.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import multiprocessing as mp
+import os
+import queue
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from wsbench import __version__
+from wsbench.engine.worker import WorkerSpec, worker_main
+from wsbench.errors import LocalError
+from wsbench.metrics.result import RESULT_SCHEMA, generator_health, merge_target
+from wsbench.scenario import Scenario, Target, redact_url
+
+__all__ = ["RunOutcome", "run_scenario", "default_processes", "new_run_id", "write_json_atomic"]
+
+ProgressFn = Callable[[str], None]
+
+
+@dataclass
+class RunOutcome:
+    """What a run left behind."""
+
+    run_dir: Path
+    result: dict[str, Any]
+    interrupted: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def result_path(self) -> Path:
+        return self.run_dir / "result.json"
+
+
+def default_processes(scenario: Scenario) -> int:
+    """Workers: the scenario's setting, else one per core; never more than sessions."""
+    wanted = scenario.processes or (os.cpu_count() or 1)
+    return max(1, min(wanted, scenario.sessions))
+
+
+def new_run_id(name: str) -> str:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:40] or "run"
+    return f"{stamp}-{safe}-{secrets.token_hex(2)}"
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
+    os.replace(tmp, path)
+
+
+class _Interrupt:
+    """Turns SIGINT/SIGTERM in the runner into a flag (and forwards them to workers)."""
+
+    def __init__(self) -> None:
+        self.flag = False
+        self.workers: list[mp.process.BaseProcess] = []
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Interrupt:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.flag = True
+        for process in self.workers:
+            if process.pid is not None and process.is_alive():
+                try:
+                    os.kill(process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+
+
+def run_scenario(
+    scenario: Scenario,
+    *,
+    progress: ProgressFn | None = None,
+    run_id: str | None = None,
+) -> RunOutcome:
+    """Run ``scenario`` against its targets (or an embedded echo server) and write the Result."""
+    run_dir = Path(scenario.out) / (run_id or new_run_id(scenario.name))
+    try:
+        run_dir.mkdir(parents=True, exist_ok=False)
+        (run_dir / "shards").mkdir()
+    except OSError as exc:
+        raise LocalError(f"cannot create the output folder {run_dir}: {exc.strerror}") from exc
+    say = progress or (lambda line: None)
+    server = None
+    targets = scenario.targets
+    if not targets:
+        from wsbench.server.process import ServeOptions, start_server
+
+        server = start_server(ServeOptions(pod_name="wsbench-echo"), log_path=str(run_dir / "echo-server.log"))
+        targets = (Target(name="local-echo", url=server.url),)
+        scenario = replace(scenario, targets=targets)
+        say(f"no target given: started an embedded echo server at {server.url}")
+    processes = default_processes(scenario)
+    result: dict[str, Any] = {
+        "schema": RESULT_SCHEMA,
+        "run_id": run_dir.name,
+        "started_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "duration_s": scenario.duration,
+        "complete": False,
+        "wsbench_version": __version__,
+        "python": sys.version.split()[0],
+        "scenario": scenario.redacted(),
+        "generator": generator_health([], processes),
+        "targets": {},
+    }
+    events_path = run_dir / "events.jsonl"
+    _append_event(events_path, "run_started", run_id=run_dir.name, processes=processes,
+                  targets=[t.name for t in targets])
+    write_json_atomic(run_dir / "result.json", result)
+    all_shards: list[list[dict[str, Any]]] = []
+    interrupted = False
+    started = time.monotonic()
+    try:
+        with _Interrupt() as interrupt:
+            for target in targets:
+                if interrupt.flag:
+                    break
+                say(f"[{target.name}] {scenario.sessions} sessions on {processes} worker(s) -> {redact_url(target.url)}")
+                shards = _run_target(scenario, target, processes, run_dir, events_path, interrupt, say)
+                all_shards.append(shards)
+                result["targets"][target.name] = merge_target(redact_url(target.url), shards)
+                if shards:
+                    result["targets"][target.name]["subprotocols"] = _sum_subprotocols(shards)
+                result["generator"] = generator_health(all_shards, processes)
+                result["duration_s"] = round(time.monotonic() - started, 3)
+                write_json_atomic(run_dir / "result.json", result)
+            interrupted = interrupt.flag
+    finally:
+        if server is not None:
+            server.stop()
+    result["complete"] = (not interrupted) and all(
+        t.get("complete", False) for t in result["targets"].values()
+    ) and len(result["targets"]) == len(targets)
+    result["duration_s"] = round(time.monotonic() - started, 3)
+    write_json_atomic(run_dir / "result.json", result)
+    _append_event(events_path, "run_stopped", complete=result["complete"], interrupted=interrupted)
+    warnings = list(result["generator"]["saturation_reasons"])
+    return RunOutcome(run_dir=run_dir, result=result, interrupted=interrupted, warnings=warnings)
+
+
+def _sum_subprotocols(shards: list[dict[str, Any]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for shard in shards:
+        for name, count in shard.get("subprotocols", {}).items():
+            total[name] = total.get(name, 0) + count
+    return total
+
+
+def _append_event(path: Path, kind: str, **fields: Any) -> None:
+    record = {"t": None, "wall": round(time.time(), 6), "kind": kind, **fields}
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+
+def _run_target(
+    scenario: Scenario,
+    target: Target,
+    processes: int,
+    run_dir: Path,
+    events_path: Path,
+    interrupt: _Interrupt,
+    say: ProgressFn,
+) -> list[dict[str, Any]]:
+    context = mp.get_context("spawn")
+    progress: Any = context.Queue()
+    start_ns_value: Any = context.Value("q", 0)
+    go: Any = context.Event()
+    shard_dir = run_dir / "shards" / target.name
+    shard_dir.mkdir(parents=True, exist_ok=True)
+    specs = [
+        WorkerSpec(
+            index=w,
+            workers=processes,
+            target=target.name,
+            url=target.url,
+            scenario=scenario,
+            sessions=tuple(range(w, scenario.sessions, processes)),
+            shard_path=str(shard_dir / f"worker-{w}.json"),
+            events_path=str(events_path),
+        )
+        for w in range(processes)
+    ]
+    workers = [
+        context.Process(target=worker_main, args=(spec, start_ns_value, go, progress),
+                        name=f"wsbench-worker-{spec.index}", daemon=True)
+        for spec in specs
+    ]
+    interrupt.workers = workers
+    for process in workers:
+        process.start()
+    try:
+        _wait_ready(workers, progress, interrupt)
+        start_ns_value.value = time.monotonic_ns() + 50_000_000
+        go.set()
+        _follow(workers, progress, scenario, target, interrupt, say)
+    finally:
+        _reap(workers)
+        interrupt.workers = []
+    shards = []
+    for spec, process in zip(specs, workers):
+        path = Path(spec.shard_path)
+        if not path.exists():
+            say(f"[{target.name}] worker {spec.index} left no results (exit code {process.exitcode})")
+            continue
+        shard = json.loads(path.read_text())
+        if process.exitcode not in (0, None):
+            shard["complete"] = False
+            _append_event(events_path, "worker_crashed", target=target.name, worker=spec.index,
+                          exitcode=process.exitcode)
+        shards.append(shard)
+    return shards
+
+
+def _wait_ready(workers: list[mp.process.BaseProcess], progress: Any, interrupt: _Interrupt) -> None:
+    ready: set[int] = set()
+    deadline = time.monotonic() + 120
+    while len(ready) < len(workers):
+        if interrupt.flag:
+            return
+        if time.monotonic() > deadline:
+            raise LocalError("worker processes did not start within 120 s")
+        dead = [p for p in workers if p.exitcode is not None]
+        if dead:
+            raise LocalError(f"worker process {dead[0].name} exited at start (code {dead[0].exitcode})")
+        try:
+            message = progress.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if message.get("ready"):
+            ready.add(message["worker"])
+
+
+def _follow(
+    workers: list[mp.process.BaseProcess],
+    progress: Any,
+    scenario: Scenario,
+    target: Target,
+    interrupt: _Interrupt,
+    say: ProgressFn,
+) -> None:
+    """Print progress once a second until every worker has exited (bounded)."""
+    latest: dict[int, dict[str, Any]] = {}
+    bound = time.monotonic() + scenario.duration + scenario.reply_timeout + scenario.connect_timeout + 60
+    last_line = 0.0
+    while any(p.is_alive() for p in workers):
+        if time.monotonic() > bound:
+            say(f"[{target.name}] workers did not stop in time; killing them")
+            break
+        try:
+            message = progress.get(timeout=0.25)
+        except queue.Empty:
+            continue
+        if "t" in message:
+            latest[message["worker"]] = message
+        now = time.monotonic()
+        if len(latest) == len(workers) and now - last_line >= 1.0:
+            last_line = now
+            say(_progress_line(target.name, scenario, latest))
+
+
+def _progress_line(name: str, scenario: Scenario, latest: dict[int, dict[str, Any]]) -> str:
+    t = max(m["t"] for m in latest.values())
+    total = lambda key: sum(m[key] for m in latest.values())  # noqa: E731
+    return (
+        f"[{name}] {min(t, scenario.duration):5.1f}/{scenario.duration:g}s  "
+        f"open {total('open')}/{scenario.sessions}  sent {total('sent')}  "
+        f"received {total('received')}  failed {total('failed')}  dropped {total('dropped')}  "
+        f"cpu {max(m['cpu'] for m in latest.values()):.0f}%"
+    )
+
+
+def _reap(workers: list[mp.process.BaseProcess]) -> None:
+    """Wait for workers; kill (by PID, ours) any that will not stop."""
+    deadline = time.monotonic() + 10
+    for process in workers:
+        process.join(max(0.0, deadline - time.monotonic()))
+    for process in workers:
+        if process.is_alive():
+            process.kill()
+            process.join(5)

@@ -1,0 +1,249 @@
+"""One load session: open, exchange stamped messages, close or drop, reconnect.
+
+Transport-agnostic: a transport (``wsbench.engine.transports``) opens the connection
+and calls :meth:`Session.on_message` / :meth:`Session.on_disconnect`; the session
+calls back through the ``send`` and ``close`` functions the transport gives it.
+
+Each reply is matched to its request by the sequence number in its stamp; the RTT
+counts from the *scheduled* send time (in ``rate`` mode a late send does not hide
+the stall: coordinated omission).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from wsbench.engine.dial import UpgradeFailure
+from wsbench.protocol.stamp import read_seq
+from wsbench.shapes import backoff, rate_schedule
+
+if TYPE_CHECKING:
+    from wsbench.engine.worker import WorkerContext
+
+__all__ = ["Session", "LATE_SEND_NS", "CLOSE_ABNORMAL"]
+
+#: A rate-mode message sent later than this after its scheduled time counts as late
+#: (event-loop timers fire up to ~1 ms late by design, so the bar sits above that).
+LATE_SEND_NS = 2_000_000
+CLOSE_ABNORMAL = 1006
+_monotonic_ns = time.monotonic_ns
+
+
+class Session:
+    """The state of one session across its reconnects."""
+
+    def __init__(self, ctx: WorkerContext, index: int) -> None:
+        self.ctx = ctx
+        self.index = index
+        self.recorder = ctx.recorder
+        self.make_message = ctx.make_message
+        self.closed_loop = ctx.scenario.mode == "closed"
+        self.messages_left = -1 if ctx.scenario.messages is None else ctx.scenario.messages
+        self.next_seq = 0
+        self.max_seq = -1
+        self.outstanding: dict[int, int] = {}
+        self.last_send_ns = 0
+        self.connected = False
+        self.finishing = False
+        self.client_closing = False
+        self._send: Callable[[bytes], None] | None = None
+        self._close: Callable[[int], None] | None = None
+        self._abort: Callable[[], None] | None = None
+        self._closed: asyncio.Future[bool] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._schedule: object = None
+
+    # --- hot path -------------------------------------------------------------------
+
+    def send_next(self, scheduled_ns: int) -> None:
+        """Send the next stamped message, stamped with its scheduled send time."""
+        seq = self.next_seq
+        self.next_seq = seq + 1
+        self.outstanding[seq] = scheduled_ns
+        self._send(self.make_message(seq, scheduled_ns))  # type: ignore[misc]
+        self.recorder.sent += 1
+        if self.messages_left > 0:
+            self.messages_left -= 1
+
+    def on_message(self, data: bytes, now_ns: int) -> None:
+        """A data message arrived (called by the transport)."""
+        seq = read_seq(data)
+        scheduled = self.outstanding.pop(seq, None)
+        recorder = self.recorder
+        if scheduled is None:
+            if 0 <= seq < self.next_seq:
+                recorder.duplicated += 1
+            else:
+                recorder.unmatched += 1
+            return
+        recorder.received += 1
+        recorder.rtt_pending.append((now_ns - scheduled) // 1000)
+        if seq < self.max_seq:
+            recorder.reordered += 1
+        else:
+            self.max_seq = seq
+        if self.finishing:
+            if not self.outstanding:
+                self.close()
+        elif self.closed_loop:
+            if self.messages_left:
+                self.last_send_ns = now_ns
+                self.send_next(now_ns)
+            else:
+                self.finish()
+
+    # --- rate mode ------------------------------------------------------------------
+
+    def _start_rate(self, now_ns: int) -> None:
+        self._schedule = rate_schedule(now_ns, self.ctx.scenario.rate)
+        self._next_scheduled = next(self._schedule)  # type: ignore[call-overload]
+        self._rate_tick()
+
+    def _rate_tick(self) -> None:
+        if self.finishing or not self.connected:
+            return
+        now = _monotonic_ns()
+        while self._next_scheduled <= now:
+            scheduled = self._next_scheduled
+            if now - scheduled > LATE_SEND_NS:
+                self.recorder.late_sends += 1
+            self.send_next(scheduled)
+            self._next_scheduled = next(self._schedule)  # type: ignore[call-overload]
+            if self.messages_left == 0:
+                self.finish()
+                return
+        delay = (self._next_scheduled - now) / 1e9
+        self._timer = self.ctx.loop.call_later(delay, self._rate_tick)
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    def check_reply_timeout(self, now_ns: int, timeout_ns: int) -> None:
+        """Closed loop: a reply that did not come within the timeout; send the next one."""
+        if (
+            self.connected
+            and not self.finishing
+            and self.outstanding
+            and now_ns - self.last_send_ns > timeout_ns
+        ):
+            if self.messages_left:
+                self.last_send_ns = now_ns
+                self.send_next(now_ns)
+            else:
+                self.finish()
+
+    def finish(self) -> None:
+        """Stop sending; close once every reply is in or the reply timeout passed."""
+        if self.finishing:
+            return
+        self.finishing = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self.connected:
+            return
+        if not self.outstanding:
+            self.close()
+        else:
+            self._timer = self.ctx.loop.call_later(self.ctx.scenario.reply_timeout, self.close)
+
+    def close(self) -> None:
+        """Start the closing handshake from the client side (code 1000)."""
+        if self.connected and not self.client_closing and self._close is not None:
+            self.client_closing = True
+            self._close(1000)
+
+    def abort(self) -> None:
+        """Drop the connection at once (end of a run that would not close in time)."""
+        if self.connected and self._abort is not None:
+            self._abort()
+
+    def on_open(
+        self,
+        send: Callable[[bytes], None],
+        close: Callable[[int], None],
+        abort: Callable[[], None],
+    ) -> None:
+        """The transport opened the connection."""
+        self._send, self._close, self._abort = send, close, abort
+        self.connected = True
+        self.client_closing = False
+        self._closed = self.ctx.loop.create_future()
+        now = _monotonic_ns()
+        if self.finishing or self.ctx.stopping:
+            self.finishing = True
+            self.close()
+        elif self.messages_left == 0:
+            self.finish()
+        elif self.closed_loop:
+            self.last_send_ns = now
+            self.send_next(now)
+        else:
+            self._start_rate(now)
+
+    def on_disconnect(self, code: int | None, reason: str) -> None:
+        """The connection ended; ``code`` is the server's close code if it sent one."""
+        if not self.connected:
+            return
+        self.connected = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.client_closing:
+            side, dropped = "client", False
+            code = code if code is not None else 1000
+        elif code is not None:
+            side, dropped = "server", True
+        else:
+            side, dropped, code = "abnormal", True, CLOSE_ABNORMAL
+        lost = len(self.outstanding)
+        self.outstanding.clear()
+        self.recorder.session_closed(code=code, side=side, dropped=dropped, lost=lost)
+        self.ctx.event("session_dropped" if dropped else "session_closed", session=self.index,
+                       code=code, side=side, reason=reason[:120], lost=lost)
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result(dropped)
+
+    # --- the session's life ---------------------------------------------------------
+
+    async def run(self, start_delay: float) -> None:
+        """Open (after ``start_delay``), run until the end, reconnect after drops."""
+        ctx = self.ctx
+        if not await ctx.sleep(start_delay):
+            return
+        down_since = 0
+        delays = None
+        while not ctx.stopping and not self.finishing:
+            self.recorder.attempted += 1
+            try:
+                phases = await ctx.open(self)
+            except UpgradeFailure as failure:
+                self.recorder.upgrade_failed(failure.kind)
+                ctx.event("upgrade_failed", session=self.index, kind=failure.kind,
+                          detail=failure.detail[:160])
+                if not ctx.scenario.reconnect:
+                    return
+                delays = delays or backoff(rng=ctx.rng)
+                if not await ctx.sleep(next(delays)):
+                    return
+                continue
+            delays = None
+            self.recorder.upgrade_ok(phases)
+            ctx.event("session_opened", session=self.index,
+                      upgrade_ms={k: round(v / 1e6, 3) for k, v in phases.items()})
+            if down_since:
+                self.recorder.session_recovered(_monotonic_ns() - down_since)
+                down_since = 0
+            closed = self._closed
+            assert closed is not None
+            if ctx.stopping:
+                self.finish()
+            dropped = await closed
+            if not dropped or not ctx.scenario.reconnect or ctx.stopping:
+                return
+            down_since = _monotonic_ns()
+            delays = backoff(rng=ctx.rng)
+            if not await ctx.sleep(next(delays)):
+                return

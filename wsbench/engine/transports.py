@@ -1,0 +1,225 @@
+"""Transports: open a WebSocket session on a dialled socket and move its bytes.
+
+Two implementations behind one function signature ``open(session, ctx) -> phases``:
+
+* ``picows`` (default): a Cython client, chosen by measurement for the hot path
+  (``bench/bench_engine.py``).
+* ``websockets``: used for permessage-deflate, which picows does not implement.
+
+Both time the phases the same way: DNS and TCP in :func:`~wsbench.engine.dial.dial`,
+TLS by the timed ``SSLObject``, HTTP from the end of TLS (or TCP) to the 101.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from picows import WSListener, WSMsgType, WSTransport, ws_connect
+from picows.api import WSHandshakeError
+
+from wsbench.engine.dial import UpgradeFailure, classify_error, dial, tls_done_ns
+
+if TYPE_CHECKING:
+    from wsbench.engine.session import Session
+    from wsbench.engine.worker import WorkerContext
+
+__all__ = ["open_picows", "open_websockets", "choose_transport", "Opener"]
+
+Opener = Callable[["Session", "WorkerContext"], Awaitable[dict[str, int]]]
+_monotonic_ns = time.monotonic_ns
+_TEXT = WSMsgType.TEXT
+_BINARY = WSMsgType.BINARY
+_CONT = WSMsgType.CONTINUATION
+_CLOSE = WSMsgType.CLOSE
+
+
+def choose_transport(name: str, *, deflate: bool) -> Opener:
+    """The opener for a scenario's ``transport`` setting."""
+    if name == "websockets" or (name == "auto" and deflate):
+        return open_websockets
+    if deflate:
+        raise ValueError("transport picows cannot do permessage-deflate")
+    return open_picows
+
+
+def _phases(start_ns: int, dns_ns: int, tcp_ns: int, tls_end_ns: int, done_ns: int) -> dict[str, int]:
+    phases = {"tcp": tcp_ns, "total": done_ns - start_ns}
+    if dns_ns:
+        phases["dns"] = dns_ns
+    tcp_end = start_ns + dns_ns + tcp_ns
+    if tls_end_ns:
+        phases["tls"] = tls_end_ns - tcp_end
+        phases["http"] = done_ns - tls_end_ns
+    else:
+        phases["http"] = done_ns - tcp_end
+    return phases
+
+
+class _Listener(WSListener):  # type: ignore[misc]
+    """picows callbacks -> Session calls."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+        self.on_message = session.on_message
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self.fragments: bytearray | None = None
+
+    def on_ws_frame(self, transport: WSTransport, frame: Any) -> None:
+        msg_type = frame.msg_type
+        if msg_type is _TEXT or msg_type is _BINARY:
+            if frame.fin:
+                self.on_message(frame.get_payload_as_bytes(), _monotonic_ns())
+            else:
+                self.fragments = bytearray(frame.get_payload_as_memoryview())
+        elif msg_type is _CONT:
+            if self.fragments is not None:
+                self.fragments += frame.get_payload_as_memoryview()
+                if frame.fin:
+                    data, self.fragments = bytes(self.fragments), None
+                    self.on_message(data, _monotonic_ns())
+        elif msg_type is _CLOSE:
+            self.close_code = int(frame.get_close_code())
+            try:
+                self.close_reason = frame.get_close_reason() or ""
+            except Exception:  # a close reason that is not UTF-8
+                self.close_reason = "<invalid utf-8>"
+            if not transport.is_close_frame_sent:
+                transport.send_close(frame.get_close_code())
+            transport.disconnect()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        code = self.close_code
+        if code == 0:  # a close frame without a code
+            code = 1005
+        self.session.on_disconnect(code, self.close_reason)
+
+
+async def open_picows(session: Session, ctx: WorkerContext) -> dict[str, int]:
+    """Open ``session`` with picows; return its upgrade phases (ns)."""
+    endpoint = ctx.endpoint
+    start = _monotonic_ns()
+    sock, dns_ns, tcp_ns = await dial(endpoint, source=ctx.source_for(session.index),
+                                      timeout=ctx.scenario.connect_timeout)
+    listener = _Listener(session)
+    try:
+        transport, _ = await asyncio.wait_for(
+            ws_connect(
+                lambda: listener,
+                endpoint.url,
+                socket_factory=lambda _url: sock,
+                ssl_context=ctx.ssl_context,
+                websocket_handshake_timeout=ctx.scenario.connect_timeout,
+                extra_headers=ctx.request_headers or None,
+                enable_auto_ping=ctx.scenario.ping_interval is not None,
+                auto_ping_idle_timeout=ctx.scenario.ping_interval or 20.0,
+                auto_ping_reply_timeout=ctx.scenario.ping_interval or 20.0,
+                max_redirects=0,
+                max_frame_size=max(ctx.scenario.message_size * 2, 1 << 20),
+                read_buffer_init_size=ctx.read_buffer_size,
+                use_aiofastnet=False if endpoint.secure else None,
+            ),
+            ctx.scenario.connect_timeout,
+        )
+    except WSHandshakeError as exc:
+        sock.close()
+        status = getattr(getattr(exc, "response", None), "status", None)
+        if status is not None:
+            raise UpgradeFailure(f"http_{int(status)}", str(exc)[:160]) from exc
+        raise UpgradeFailure("other", str(exc)[:160]) from exc
+    except BaseException as exc:
+        sock.close()
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+        raise classify_error(exc) from exc
+    done = _monotonic_ns()
+    tls_end = tls_done_ns(transport.underlying_transport) if endpoint.secure else 0
+    if ctx.scenario.subprotocols:
+        offered = transport.response.headers.get("Sec-WebSocket-Protocol")
+        ctx.note_subprotocol(offered)
+    msg_type = _BINARY if ctx.scenario.message_type == "binary" else _TEXT
+    send = transport.send
+
+    def send_message(data: bytes) -> None:
+        send(msg_type, data)
+
+    def close(code: int) -> None:
+        transport.send_close(_close_code(code))
+
+    session.on_open(send_message, close, lambda: transport.disconnect(False))
+    return _phases(start, dns_ns, tcp_ns, tls_end, done)
+
+
+def _close_code(code: int) -> Any:
+    from picows import WSCloseCode
+
+    return WSCloseCode(code)
+
+
+async def open_websockets(session: Session, ctx: WorkerContext) -> dict[str, int]:
+    """Open ``session`` with the websockets library (permessage-deflate capable)."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+    endpoint = ctx.endpoint
+    start = _monotonic_ns()
+    sock, dns_ns, tcp_ns = await dial(endpoint, source=ctx.source_for(session.index),
+                                      timeout=ctx.scenario.connect_timeout)
+    try:
+        ws = await connect(
+            endpoint.url,
+            sock=sock,
+            ssl=ctx.ssl_context if endpoint.secure else None,
+            server_hostname=endpoint.host if endpoint.secure else None,
+            additional_headers=ctx.request_headers or None,
+            subprotocols=list(ctx.scenario.subprotocols) or None,  # type: ignore[arg-type]
+            compression="deflate" if ctx.scenario.deflate else None,
+            open_timeout=ctx.scenario.connect_timeout,
+            ping_interval=ctx.scenario.ping_interval,
+            ping_timeout=ctx.scenario.ping_interval,
+            close_timeout=ctx.scenario.reply_timeout,
+            max_size=max(ctx.scenario.message_size * 2, 1 << 20),
+            user_agent_header="wsbench",
+        )
+    except InvalidStatus as exc:
+        sock.close()
+        raise UpgradeFailure(f"http_{exc.response.status_code}", str(exc)[:160]) from exc
+    except BaseException as exc:
+        sock.close()
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+        raise classify_error(exc) from exc
+    done = _monotonic_ns()
+    tls_end = tls_done_ns(ws.transport) if endpoint.secure else 0
+    if ctx.scenario.subprotocols:
+        ctx.note_subprotocol(ws.subprotocol)
+    binary = ctx.scenario.message_type == "binary"
+    loop = ctx.loop
+
+    def send_message(data: bytes) -> None:
+        payload: bytes | str = data if binary else data.decode("ascii")
+        ctx.spawn(ws.send(payload))
+
+    def close(code: int) -> None:
+        ctx.spawn(ws.close(code))
+
+    async def receive() -> None:
+        try:
+            async for message in ws:
+                data = message if isinstance(message, bytes) else message.encode()
+                session.on_message(data, _monotonic_ns())
+        except ConnectionClosed:
+            pass
+        received = ws.close_rcvd
+        if received is not None:
+            session.on_disconnect(received.code, received.reason)
+        else:
+            session.on_disconnect(None, "no close frame")
+
+    session.on_open(send_message, close, lambda: ws.transport.abort())
+    loop.create_task(receive())
+    return _phases(start, dns_ns, tcp_ns, tls_end, done)

@@ -1,0 +1,272 @@
+"""A worker process: one event loop driving its share of the sessions for one target.
+
+Each worker stays under the per-process open-file cap, measures into its own
+:class:`~wsbench.metrics.recorder.Recorder`, and every second writes its shard
+(atomically) and appends its events to ``events.jsonl`` — so a crash loses at most
+the last second. SIGINT/SIGTERM stop it gracefully: sessions close, the shard is
+written with ``complete: false``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import resource
+import signal
+import ssl
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wsbench.engine.dial import Endpoint, make_ssl_context
+from wsbench.engine.session import Session
+from wsbench.engine.transports import Opener, choose_transport
+from wsbench.metrics.recorder import Recorder
+from wsbench.protocol.stamp import stamp_factory
+from wsbench.scenario import Scenario
+
+__all__ = ["WorkerSpec", "WorkerContext", "worker_main", "raise_fd_limit"]
+
+_NS = 1_000_000_000
+LAG_PROBE_S = 0.1
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What one worker does (picklable: it crosses the process boundary)."""
+
+    index: int
+    workers: int
+    target: str
+    url: str
+    scenario: Scenario
+    sessions: tuple[int, ...]  # global session indices owned by this worker
+    shard_path: str
+    events_path: str
+
+
+def raise_fd_limit() -> int:
+    """Raise the soft open-file limit to the hard limit; return the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+class WorkerContext:
+    """Everything the sessions of one worker share."""
+
+    def __init__(self, spec: WorkerSpec, loop: asyncio.AbstractEventLoop, start_ns: int) -> None:
+        scenario = spec.scenario
+        self.spec = spec
+        self.scenario = scenario
+        self.loop = loop
+        self.start_ns = start_ns
+        self.endpoint = Endpoint.parse(spec.url)
+        self.recorder = Recorder(start_ns=start_ns)
+        self.make_message = stamp_factory(scenario.message_size)
+        self.opener: Opener = choose_transport(scenario.transport, deflate=scenario.deflate)
+        self.ssl_context: ssl.SSLContext | None = (
+            make_ssl_context(ca_file=scenario.ca_file, insecure=scenario.insecure)
+            if self.endpoint.secure
+            else None
+        )
+        headers = list(scenario.headers)
+        if scenario.subprotocols and self.opener.__name__ == "open_picows":
+            headers.append(("Sec-WebSocket-Protocol", ", ".join(scenario.subprotocols)))
+        self.request_headers = headers
+        self.read_buffer_size = max(2048, min(scenario.message_size + 64, 1 << 16))
+        self.rng = random.Random(spec.index)
+        self.stopping = False
+        self.stop_ns = 0
+        self.stop_event = asyncio.Event()
+        self.subprotocols: dict[str, int] = {}
+        self._events: list[str] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._wall_epoch_ns = time.time_ns()
+        self._mono_epoch_ns = time.monotonic_ns()
+
+    # --- used by sessions -------------------------------------------------------------
+
+    async def open(self, session: Session) -> dict[str, int]:
+        return await self.opener(session, self)
+
+    async def sleep(self, seconds: float) -> bool:
+        """Sleep unless the run stops first; True if the run goes on."""
+        if self.stopping:
+            return False
+        if seconds <= 0:
+            return True
+        try:
+            await asyncio.wait_for(self.stop_event.wait(), seconds)
+        except (TimeoutError, asyncio.TimeoutError):
+            return not self.stopping
+        return False
+
+    def source_for(self, index: int) -> str | None:
+        sources = self.scenario.source_addresses
+        return sources[index % len(sources)] if sources else None
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = self.loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def note_subprotocol(self, name: str | None) -> None:
+        key = name or "(none)"
+        self.subprotocols[key] = self.subprotocols.get(key, 0) + 1
+
+    def event(self, kind: str, **fields: Any) -> None:
+        now = time.monotonic_ns()
+        record = {
+            "t": round((now - self.start_ns) / _NS, 6),
+            "wall": round((self._wall_epoch_ns + now - self._mono_epoch_ns) / _NS, 6),
+            "kind": kind,
+            "target": self.spec.target,
+            "worker": self.spec.index,
+            **fields,
+        }
+        self._events.append(json.dumps(record, separators=(",", ":")))
+
+    # --- output -----------------------------------------------------------------------
+
+    def flush_events(self) -> None:
+        """Append buffered events to events.jsonl in one write (O_APPEND: lines stay whole)."""
+        if not self._events:
+            return
+        data = ("\n".join(self._events) + "\n").encode()
+        self._events.clear()
+        fd = os.open(self.spec.events_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+
+    def write_shard(self, *, complete: bool) -> None:
+        meta = {
+            "target": self.spec.target,
+            "url": self.spec.url,
+            "worker": self.spec.index,
+            "pid": os.getpid(),
+            "start_ns": self.start_ns,
+            "wall_epoch_ns": self._wall_epoch_ns,
+            "mono_epoch_ns": self._mono_epoch_ns,
+            "subprotocols": dict(self.subprotocols),
+        }
+        shard = self.recorder.snapshot(complete=complete, meta=meta)
+        path = Path(self.spec.shard_path)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(shard, separators=(",", ":")))
+        os.replace(tmp, path)
+
+
+async def _run(spec: WorkerSpec, start_ns: int, progress: Any) -> bool:
+    """Run the worker's sessions; True if the run completed (not interrupted)."""
+    loop = asyncio.get_running_loop()
+    ctx = WorkerContext(spec, loop, start_ns)
+    interrupted = False
+
+    def stop(interrupt: bool) -> None:
+        nonlocal interrupted
+        interrupted = interrupted or interrupt
+        if not ctx.stopping:
+            ctx.stopping = True
+            ctx.stop_ns = time.monotonic_ns()
+            ctx.stop_event.set()
+            for session in sessions:
+                session.finish()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop, True)
+
+    scenario = spec.scenario
+    sessions = [Session(ctx, index) for index in spec.sessions]
+    offset_s = (start_ns - time.monotonic_ns()) / _NS
+    tasks = [
+        loop.create_task(s.run(offset_s + (s.index / scenario.ramp if scenario.ramp > 0 else 0.0)))
+        for s in sessions
+    ]
+    all_done = asyncio.gather(*tasks, return_exceptions=True)
+    deadline_ns = start_ns + int(scenario.duration * _NS)
+    timeout_ns = int(scenario.reply_timeout * _NS)
+    grace_ns = int((scenario.reply_timeout + 2.0) * _NS)  # for sessions to close after a stop
+    cpu_mark = time.process_time()
+    wall_mark = time.monotonic()
+    next_second = start_ns + _NS
+    next_probe = time.monotonic_ns()
+    ctx.event("worker_started", pid=os.getpid(), sessions=len(sessions))
+
+    while not all_done.done():
+        now = time.monotonic_ns()
+        if now >= deadline_ns and not ctx.stopping:
+            stop(False)
+        wake = min(next_second, next_probe + int(LAG_PROBE_S * _NS))
+        expected = wake
+        try:
+            await asyncio.wait_for(asyncio.shield(all_done), max(0.0, (wake - now) / _NS))
+        except (TimeoutError, asyncio.TimeoutError):
+            pass
+        now = time.monotonic_ns()
+        ctx.recorder.loop_lag.record(max(0, now - expected) // 1000)
+        next_probe = now
+        if scenario.mode == "closed" and not ctx.stopping:
+            for session in sessions:
+                session.check_reply_timeout(now, timeout_ns)
+        if now >= next_second:
+            cpu_now, wall_now = time.process_time(), time.monotonic()
+            cpu_percent = 100.0 * (cpu_now - cpu_mark) / max(1e-6, wall_now - wall_mark)
+            cpu_mark, wall_mark = cpu_now, wall_now
+            ctx.recorder.tick(now, cpu_percent=cpu_percent)
+            next_second += _NS * max(1, (now - next_second) // _NS + 1)
+            ctx.write_shard(complete=False)
+            ctx.flush_events()
+            if progress is not None:
+                rec = ctx.recorder
+                progress.put(
+                    {
+                        "worker": spec.index,
+                        "t": (now - start_ns) / _NS,
+                        "open": rec.open_now,
+                        "sent": rec.sent,
+                        "received": rec.received,
+                        "failed": rec.failed,
+                        "dropped": rec.dropped,
+                        "cpu": round(cpu_percent, 1),
+                    }
+                )
+        if ctx.stopping and now >= ctx.stop_ns + grace_ns:
+            break
+
+    if not all_done.done():
+        # Sessions that would not close in time: drop them and count what was in flight.
+        for session in sessions:
+            session.abort()
+        await asyncio.wait(tasks, timeout=1.0)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for session in sessions:
+            session.on_disconnect(None, "aborted at end of run")
+    ctx.recorder.tick(time.monotonic_ns())
+    ctx.event("worker_stopped", interrupted=interrupted)
+    ctx.write_shard(complete=not interrupted)
+    ctx.flush_events()
+    return not interrupted
+
+
+def worker_main(spec: WorkerSpec, start_ns_value: Any, go: Any, progress: Any) -> None:
+    """Process entry point: wait for the common start, run, write the last shard."""
+    raise_fd_limit()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # until the loop installs its handlers
+    import uvloop
+
+    progress.put({"worker": spec.index, "ready": True})
+    if not go.wait(timeout=120):
+        return
+    start_ns = int(start_ns_value.value)
+    completed = uvloop.run(_run(spec, start_ns, progress))
+    progress.put({"worker": spec.index, "done": True, "complete": completed})

@@ -1,0 +1,164 @@
+"""Per-process, per-target measurements: histograms, counters and a per-second timeline.
+
+Pure data: every timestamp is passed in (monotonic ns), nothing here reads a clock,
+prints or writes a file. The engine calls it; :meth:`Recorder.snapshot` gives a
+JSON-able *shard* that :mod:`wsbench.metrics.result` merges exactly with the shards of
+other processes.
+
+Hot path: RTT samples (µs) are appended to :attr:`Recorder.rtt_pending` and recorded
+into the histograms in one vectorised call per second by :meth:`Recorder.tick`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from wsbench.metrics.histogram import Histogram
+
+__all__ = ["Recorder", "UPGRADE_PHASES", "FAILURE_KINDS", "SHARD_SCHEMA"]
+
+SHARD_SCHEMA = "wsbench/shard@1"
+UPGRADE_PHASES = ("dns", "tcp", "tls", "http", "total")
+#: Classes of failed upgrades; HTTP statuses are added as ``http_<status>``.
+FAILURE_KINDS = ("refused", "reset", "timeout", "tls", "dns", "closed", "other")
+_NS_PER_S = 1_000_000_000
+
+
+class Recorder:
+    """Everything one worker process measures for one target."""
+
+    def __init__(self, *, start_ns: int) -> None:
+        self.start_ns = start_ns
+        self.upgrade = {phase: Histogram() for phase in UPGRADE_PHASES}
+        self.rtt = Histogram()
+        self.recovery = Histogram()  # drop -> next working session, µs
+        self.loop_lag = Histogram()
+        #: RTT samples in µs not yet in :attr:`rtt` (hot path: list.append).
+        self.rtt_pending: list[int] = []
+        # sessions
+        self.attempted = 0
+        self.opened = 0
+        self.failed = 0
+        self.dropped = 0
+        self.reconnected = 0
+        self.open_now = 0
+        self.peak_open = 0
+        # messages
+        self.sent = 0
+        self.received = 0
+        self.lost = 0
+        self.duplicated = 0
+        self.reordered = 0
+        self.late_sends = 0
+        self.unmatched = 0
+        self.closes_by_code: dict[str, int] = {}
+        self.closes_by_side = {"client": 0, "server": 0, "abnormal": 0}
+        self.upgrade_failures: dict[str, int] = {}
+        self.cpu_percent: list[float] = []
+        self.timeline: list[dict[str, Any]] = []
+        self._second = 0
+        self._sent_mark = 0
+        self._received_mark = 0
+
+    # --- sessions -------------------------------------------------------------------
+
+    def upgrade_ok(self, phases_ns: dict[str, int]) -> None:
+        """A session opened; ``phases_ns`` maps phases (dns, tcp, tls, http, total) to ns."""
+        for phase, value in phases_ns.items():
+            self.upgrade[phase].record(max(0, value) // 1000)
+        self.opened += 1
+        self.open_now += 1
+        if self.open_now > self.peak_open:
+            self.peak_open = self.open_now
+
+    def upgrade_failed(self, kind: str) -> None:
+        """An upgrade failed: ``kind`` is ``http_<status>`` or one of FAILURE_KINDS."""
+        self.failed += 1
+        self.upgrade_failures[kind] = self.upgrade_failures.get(kind, 0) + 1
+
+    def session_closed(self, *, code: int, side: str, dropped: bool, lost: int) -> None:
+        """An open session ended. ``side``: client, server or abnormal."""
+        self.open_now -= 1
+        key = str(code)
+        self.closes_by_code[key] = self.closes_by_code.get(key, 0) + 1
+        self.closes_by_side[side] = self.closes_by_side.get(side, 0) + 1
+        self.lost += lost
+        if dropped:
+            self.dropped += 1
+
+    def session_recovered(self, down_ns: int) -> None:
+        """A dropped session works again after ``down_ns``."""
+        self.reconnected += 1
+        self.recovery.record(max(0, down_ns) // 1000)
+
+    # --- time -----------------------------------------------------------------------
+
+    def tick(self, now_ns: int, *, cpu_percent: float | None = None) -> None:
+        """Close every whole second up to ``now_ns``: flush RTTs, extend the timeline."""
+        second_rtt = Histogram()
+        if self.rtt_pending:
+            second_rtt.record_many(np.fromiter(self.rtt_pending, dtype=np.int64))
+            self.rtt_pending.clear()
+            self.rtt.merge(second_rtt)
+        if cpu_percent is not None:
+            self.cpu_percent.append(round(cpu_percent, 1))
+        elapsed = (now_ns - self.start_ns) // _NS_PER_S
+        while self._second < elapsed:
+            indices, counts = second_rtt.to_sparse()
+            self.timeline.append(
+                {
+                    "t": self._second,
+                    "open": self.open_now,
+                    "sent": self.sent - self._sent_mark,
+                    "received": self.received - self._received_mark,
+                    "rtt": [indices, counts],
+                }
+            )
+            self._sent_mark, self._received_mark = self.sent, self.received
+            self._second += 1
+            second_rtt = Histogram()
+
+    def flush(self) -> None:
+        """Record pending RTT samples without closing a second (before a snapshot)."""
+        if self.rtt_pending:
+            self.rtt.record_many(np.fromiter(self.rtt_pending, dtype=np.int64))
+            self.rtt_pending.clear()
+
+    # --- output ---------------------------------------------------------------------
+
+    def snapshot(self, *, complete: bool, meta: dict[str, Any]) -> dict[str, Any]:
+        """A JSON-able shard of everything measured so far."""
+        self.flush()
+        return {
+            "schema": SHARD_SCHEMA,
+            "complete": complete,
+            **meta,
+            "sessions": {
+                "attempted": self.attempted,
+                "opened": self.opened,
+                "failed": self.failed,
+                "dropped": self.dropped,
+                "reconnected": self.reconnected,
+                "peak_open": self.peak_open,
+                "open_now": self.open_now,
+            },
+            "messages": {
+                "sent": self.sent,
+                "received": self.received,
+                "lost": self.lost,
+                "duplicated": self.duplicated,
+                "reordered": self.reordered,
+                "late_sends": self.late_sends,
+                "unmatched": self.unmatched,
+            },
+            "closes": {"by_code": dict(self.closes_by_code), "by_side": dict(self.closes_by_side)},
+            "upgrade_failures": dict(self.upgrade_failures),
+            "upgrade": {phase: hist.encode() for phase, hist in self.upgrade.items()},
+            "rtt": self.rtt.encode(),
+            "recovery": self.recovery.encode(),
+            "loop_lag": self.loop_lag.encode(),
+            "cpu_percent": list(self.cpu_percent),
+            "timeline": list(self.timeline),
+        }

@@ -1,0 +1,137 @@
+"""Merge worker shards into the Result (see DESIGN.md, "The Result contract").
+
+Pure: shards in, dicts out. Histograms merge exactly (counts added bucket by bucket),
+so a Result from N processes equals the one a single process would have produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from wsbench.metrics.histogram import Histogram
+from wsbench.metrics.recorder import UPGRADE_PHASES
+
+__all__ = [
+    "RESULT_SCHEMA",
+    "merge_target",
+    "generator_health",
+    "empty_summary",
+    "SATURATION_LAG_MS",
+    "SATURATION_CPU_PERCENT",
+]
+
+RESULT_SCHEMA = "wsbench/result@1"
+#: The generator counts as saturated when its event loop lags more than this at p99 ...
+SATURATION_LAG_MS = 20.0
+#: ... or when a worker ran above this CPU share for at least half of its seconds.
+SATURATION_CPU_PERCENT = 95.0
+
+
+def _sum_counts(dicts: Iterable[dict[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for entry in dicts:
+        for key, value in entry.items():
+            total[key] = total.get(key, 0) + int(value)
+    return total
+
+
+def _merged(encoded: Iterable[str]) -> Histogram:
+    hist = Histogram()
+    for text in encoded:
+        hist.merge(Histogram.decode(text))
+    return hist
+
+
+def empty_summary() -> dict[str, Any]:
+    """The summary of an empty histogram."""
+    return Histogram().summary_ms()
+
+
+def merge_target(url: str, shards: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One target's entry of the Result, from the shards of every worker."""
+    sessions = _sum_counts(
+        {k: v for k, v in s["sessions"].items() if k not in ("peak_open", "open_now")}
+        for s in shards
+    )
+    timeline = _merge_timeline(shards)
+    peak_from_timeline = max(timeline["open"], default=0)
+    sessions["peak_open"] = max(peak_from_timeline, max((s["sessions"]["peak_open"] for s in shards), default=0))
+    messages = _sum_counts(s["messages"] for s in shards)
+    by_side = _sum_counts(s["closes"]["by_side"] for s in shards)
+    for side in ("client", "server", "abnormal"):
+        by_side.setdefault(side, 0)
+    failures = _sum_counts(s["upgrade_failures"] for s in shards)
+    return {
+        "url": url,
+        "complete": all(s.get("complete", False) for s in shards) and bool(shards),
+        "sessions": sessions,
+        "upgrade": {
+            phase: _merged(s["upgrade"][phase] for s in shards).summary_ms()
+            for phase in UPGRADE_PHASES
+        },
+        "rtt": _merged(s["rtt"] for s in shards).summary_ms(),
+        "recovery": _merged(s["recovery"] for s in shards).summary_ms(),
+        "messages": messages,
+        "closes": {"by_code": _sum_counts(s["closes"]["by_code"] for s in shards), "by_side": by_side},
+        "upgrade_failures": failures,
+        "disruptions": [],
+        "timeline": timeline,
+    }
+
+
+def _merge_timeline(shards: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    seconds: dict[int, dict[str, Any]] = {}
+    for shard in shards:
+        for entry in shard["timeline"]:
+            slot = seconds.setdefault(
+                entry["t"], {"open": 0, "sent": 0, "received": 0, "rtt": Histogram()}
+            )
+            slot["open"] += entry["open"]
+            slot["sent"] += entry["sent"]
+            slot["received"] += entry["received"]
+            indices, counts = entry["rtt"]
+            if indices:
+                slot["rtt"].add_sparse(indices, counts)
+    ordered = sorted(seconds.items())
+    return {
+        "t_s": [float(t + 1) for t, _ in ordered],
+        "open": [slot["open"] for _, slot in ordered],
+        "messages_per_s": [slot["received"] for _, slot in ordered],
+        "sent_per_s": [slot["sent"] for _, slot in ordered],
+        "rtt_p99_ms": [
+            round(slot["rtt"].value_at_percentile(99.0) / 1000.0, 3) if slot["rtt"].count else None
+            for _, slot in ordered
+        ],
+    }
+
+
+def generator_health(shards_per_target: Sequence[Sequence[dict[str, Any]]], processes: int) -> dict[str, Any]:
+    """The ``generator`` section: CPU and loop lag of the load generator, and a verdict."""
+    lag = Histogram()
+    cpu_max = 0.0
+    busy_workers = 0
+    for shards in shards_per_target:
+        for shard in shards:
+            lag.merge(Histogram.decode(shard["loop_lag"]))
+            cpu = shard.get("cpu_percent", [])
+            if cpu:
+                cpu_max = max(cpu_max, max(cpu))
+                high = sum(1 for c in cpu if c >= SATURATION_CPU_PERCENT)
+                if high * 2 >= len(cpu) and len(cpu) >= 2:
+                    busy_workers += 1
+    lag_p99 = lag.value_at_percentile(99.0) / 1000.0 if lag.count else 0.0
+    reasons = []
+    if lag_p99 > SATURATION_LAG_MS:
+        reasons.append(f"event-loop lag p99 {lag_p99:.1f} ms > {SATURATION_LAG_MS:g} ms")
+    if busy_workers:
+        reasons.append(
+            f"{busy_workers} worker(s) at >= {SATURATION_CPU_PERCENT:g}% CPU for half the run or more"
+        )
+    return {
+        "processes": processes,
+        "cpu_percent_max": round(cpu_max, 1),
+        "loop_lag_ms_p99": round(lag_p99, 3),
+        "saturated": bool(reasons),
+        "saturation_reasons": reasons,
+    }

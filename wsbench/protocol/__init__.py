@@ -1,0 +1,1 @@
+"""Pure protocol code: no asyncio, sockets or subprocesses."""
