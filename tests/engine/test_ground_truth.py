@@ -112,10 +112,24 @@ def test_two_processes_merge_exactly(tmp_path):
     assert outcome.result["generator"]["processes"] == 2
 
 
-@pytest.fixture
-def unused_port():
-    import socket
+def test_wss_times_tls_and_http_separately(tmp_path, tls_echo_url, tls_material):
+    cert, _ = tls_material
+    target = run(tmp_path, tls_echo_url, sessions=5, ramp=0, messages=3, mode="closed",
+                 duration=10, ca_file=str(cert))
+    upgrade = target["upgrade"]
+    assert upgrade["tls"]["count"] == 5 and upgrade["http"]["count"] == 5
+    assert upgrade["tls"]["p50"] > 0 and upgrade["http"]["p50"] > 0
+    assert upgrade["total"]["p50"] >= upgrade["tls"]["p50"]
+    assert target["messages"]["received"] == 15
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+
+def test_wss_with_an_unknown_ca_fails_as_tls(tmp_path, tls_echo_url):
+    target = run(tmp_path, tls_echo_url, sessions=3, ramp=0, duration=1.5, reconnect=False)
+    assert target["upgrade_failures"] == {"tls": 3}
+    assert target["sessions"]["opened"] == 0
+
+
+def test_insecure_skips_verification(tmp_path, tls_echo_url):
+    target = run(tmp_path, tls_echo_url, sessions=2, ramp=0, messages=1, mode="closed",
+                 duration=10, insecure=True)
+    assert target["sessions"]["opened"] == 2

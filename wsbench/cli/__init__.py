@@ -83,9 +83,6 @@ def main(argv: list[str] | None = None) -> Any:
     """Entry point: run the CLI and map exceptions to exit codes (never a traceback)."""
     try:
         rv = cli.main(args=argv, prog_name="wsbench", standalone_mode=False)
-    except click.exceptions.NoSuchOption as exc:
-        error_line(exc.format_message())
-        return sys.exit(EXIT_USAGE)
     except click.UsageError as exc:
         error_line(_click_usage_line(exc))
         return sys.exit(EXIT_USAGE)

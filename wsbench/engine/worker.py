@@ -27,7 +27,7 @@ from wsbench.engine.session import Session
 from wsbench.engine.transports import Opener, choose_transport
 from wsbench.metrics.recorder import Recorder
 from wsbench.protocol.stamp import stamp_factory
-from wsbench.scenario import Scenario
+from wsbench.scenario import Scenario, redact_url
 
 __all__ = ["WorkerSpec", "WorkerContext", "worker_main", "raise_fd_limit"]
 
@@ -149,7 +149,7 @@ class WorkerContext:
     def write_shard(self, *, complete: bool) -> None:
         meta = {
             "target": self.spec.target,
-            "url": self.spec.url,
+            "url": redact_url(self.spec.url),
             "worker": self.spec.index,
             "pid": os.getpid(),
             "start_ns": self.start_ns,

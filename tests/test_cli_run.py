@@ -1,0 +1,161 @@
+"""``wsbench run`` as a user meets it: CliRunner and real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.engine.conftest import wait_for
+from wsbench.cli import cli
+from wsbench.server.process import ServeOptions, start_server
+
+WSBENCH = [sys.executable, "-m", "wsbench"]
+
+
+@pytest.fixture(scope="module")
+def echo():
+    with start_server(ServeOptions()) as server:
+        yield server
+
+
+def _only_run_dir(out: Path) -> Path:
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+    return run_dir
+
+
+def test_run_against_a_url_prints_a_summary_and_writes_the_result(echo, tmp_path):
+    result = CliRunner().invoke(
+        cli,
+        ["run", "--url", echo.url, "--sessions", "3", "--messages", "4", "--mode", "closed",
+         "--duration", "10", "--processes", "1", "--out", str(tmp_path), "--quiet"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "rtt p50/p99/p99.9 ms" in result.output
+    run_dir = _only_run_dir(tmp_path)
+    data = json.loads((run_dir / "result.json").read_text())
+    assert data["schema"] == "wsbench/result@1" and data["complete"] is True
+    (target,) = data["targets"].values()
+    assert target["messages"]["received"] == 12
+    assert f"result: {run_dir / 'result.json'}" in result.output
+    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    assert sum(1 for e in events if e["kind"] == "session_opened") == 3
+
+
+def test_several_targets_in_one_result(echo, tmp_path):
+    result = CliRunner().invoke(
+        cli,
+        ["run", "--target", f"a={echo.url}", "--target", f"b={echo.url}", "--sessions", "2",
+         "--messages", "2", "--mode", "closed", "--processes", "1", "--out", str(tmp_path), "-q"],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads((_only_run_dir(tmp_path) / "result.json").read_text())
+    assert list(data["targets"]) == ["a", "b"]
+    assert all(t["messages"]["received"] == 4 for t in data["targets"].values())
+
+
+def test_scenario_file_with_cli_override(echo, tmp_path):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(f"name: filed\ntargets: ['e={echo.url}']\nsessions: 5\nmessages: 1\nmode: closed\n")
+    result = CliRunner().invoke(cli, ["run", str(scenario), "--sessions", "2", "--processes", "1",
+                                      "--out", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0, result.output
+    data = json.loads((_only_run_dir(tmp_path / "out") / "result.json").read_text())
+    assert data["scenario"]["name"] == "filed"
+    assert data["targets"]["e"]["sessions"]["opened"] == 2
+
+
+def test_no_target_starts_an_embedded_echo_server(tmp_path):
+    process = subprocess.run(
+        [*WSBENCH, "run", "--duration", "1.5", "--sessions", "4", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert process.returncode == 0, process.stderr
+    assert "embedded echo server" in process.stderr
+    data = json.loads((_only_run_dir(tmp_path) / "result.json").read_text())
+    assert data["targets"]["local-echo"]["sessions"]["opened"] == 4
+    assert data["targets"]["local-echo"]["messages"]["received"] > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--duration", "-5"], "duration: must be > 0, got '-5'"),
+        (["--url", "http://127.0.0.1:1/"], "target: expected a ws:// or wss:// URL, got 'http://127.0.0.1:1/'"),
+        (["--url", "ws://127.0.0.1:notaport/"], "target: bad port in 'ws://127.0.0.1:notaport/'"),
+        (["--ca-file", "/nonexistent/ca.pem"], "ca_file: cannot read '/nonexistent/ca.pem'"),
+        (["--sessions", "0"], "sessions: must be >= 1, got 0"),
+        (["--message-size", "4"], "message_size: must be >= 32, got 4"),
+        (["--sessions", "lots"], "wsbench run: Invalid value for '--sessions': 'lots' is not a valid integer."),
+        (["--sessionz", "3"], "wsbench run: No such option '--sessionz'. Did you mean '--sessions'?"),
+        (["/nonexistent/scenario.yaml"], "/nonexistent/scenario.yaml: cannot read scenario (No such file or directory)"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, line, tmp_path):
+    process = subprocess.run([*WSBENCH, "run", *args, "--out", str(tmp_path)],
+                             capture_output=True, text=True, timeout=30)
+    assert process.returncode == 2
+    assert process.stderr == f"wsbench: error: {line}\n"
+    assert "Traceback" not in process.stdout
+
+
+def test_unknown_scenario_key_is_named(tmp_path):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("sesions: 4\n")
+    process = subprocess.run([*WSBENCH, "run", str(scenario)], capture_output=True, text=True, timeout=30)
+    assert process.returncode == 2
+    assert process.stderr == "wsbench: error: sesions: unknown scenario key\n"
+
+
+def test_secrets_never_reach_files_or_the_terminal(echo, tmp_path):
+    url = echo.url.replace("ws://", "ws://alice:pa55word@")
+    process = subprocess.run(
+        [*WSBENCH, "run", "--url", url, "--header", "Authorization: Bearer s3cr3t-t0ken",
+         "--sessions", "2", "--messages", "1", "--mode", "closed", "--processes", "1",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert process.returncode == 0, process.stderr
+    texts = [process.stdout, process.stderr]
+    texts += [p.read_text() for p in tmp_path.rglob("*") if p.is_file()]
+    for text in texts:
+        assert "s3cr3t-t0ken" not in text and "pa55word" not in text and "alice" not in text
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_interrupt_writes_a_partial_result(echo, tmp_path, how):
+    process = subprocess.Popen(
+        [*WSBENCH, "run", "--url", echo.url, "--sessions", "4", "--duration", "60", "--rate", "50",
+         "--processes", "2", "--out", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    try:
+        def progressed():
+            runs = [p for p in tmp_path.iterdir() if p.is_dir()]
+            shards = list(runs[0].glob("shards/*/worker-*.json")) if runs else []
+            return len(shards) == 2 and all(json.loads(s.read_text())["messages"]["received"] for s in shards)
+
+        wait_for(progressed, timeout=30)
+        if how == "ctrl-c":
+            os.killpg(process.pid, signal.SIGINT)  # what a terminal does: the whole group
+        else:
+            os.kill(process.pid, signal.SIGTERM)  # only the runner; it stops its workers
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    data = json.loads((_only_run_dir(tmp_path) / "result.json").read_text())
+    assert data["complete"] is False
+    (target,) = data["targets"].values()
+    assert target["sessions"]["opened"] == 4
+    assert target["messages"]["received"] > 0
+    assert target["closes"]["by_side"]["client"] == 4  # the sessions were closed properly
