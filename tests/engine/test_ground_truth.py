@@ -133,3 +133,89 @@ def test_insecure_skips_verification(tmp_path, tls_echo_url):
     target = run(tmp_path, tls_echo_url, sessions=2, ramp=0, messages=1, mode="closed",
                  duration=10, insecure=True)
     assert target["sessions"]["opened"] == 2
+
+
+def test_sessions_connect_from_the_given_source_addresses(tmp_path):
+    import socket
+    import threading
+
+    peers: list[str] = []
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(5)
+    port = listener.getsockname()[1]
+
+    run_over = threading.Event()
+    held: list[socket.socket] = []
+
+    def accept(count: int) -> None:
+        for _ in range(count):
+            conn, address = listener.accept()
+            peers.append(address[0])
+            held.append(conn)  # never answer the upgrade
+        run_over.wait(30)
+
+    thread = threading.Thread(target=accept, args=(4,))
+    thread.start()
+    try:
+        target = run(tmp_path, f"ws://127.0.0.1:{port}/", sessions=4, ramp=0, duration=1,
+                     connect_timeout=0.5, reconnect=False,
+                     source_addresses=["127.0.0.2", "127.0.0.3"])
+    finally:
+        run_over.set()
+        thread.join(10)
+        for conn in held:
+            conn.close()
+        listener.close()
+    assert sorted(peers) == ["127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3"]
+    assert target["upgrade_failures"] == {"timeout": 4}, target
+
+
+def test_a_peer_that_hangs_up_before_the_101_is_a_failed_upgrade(tmp_path):
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(5)
+    port = listener.getsockname()[1]
+
+    def hang_up(count: int) -> None:
+        for _ in range(count):
+            conn, _ = listener.accept()
+            conn.recv(4096)  # the upgrade request
+            conn.close()
+
+    thread = threading.Thread(target=hang_up, args=(3,))
+    thread.start()
+    try:
+        target = run(tmp_path, f"ws://127.0.0.1:{port}/", sessions=3, ramp=0, duration=1,
+                     reconnect=False)
+    finally:
+        thread.join(10)
+        listener.close()
+    assert target["sessions"]["opened"] == 0
+    assert target["upgrade_failures"] == {"closed": 3}
+
+
+@pytest.mark.parametrize("transport", ["picows", "websockets"])
+def test_subprotocol_negotiated_end_to_end(tmp_path, transport):
+    with start_server(ServeOptions(subprotocols=("chat.v2",))) as server:
+        target = run(tmp_path, server.url, sessions=3, ramp=0, messages=2, mode="closed",
+                     duration=10, subprotocols=["chat.v2", "chat.v1"], transport=transport)
+    assert target["subprotocols"] == {"chat.v2": 3}
+    assert target["messages"]["received"] == 6
+
+
+def test_deflate_uses_the_websockets_transport_and_measures_the_same_things(tmp_path):
+    with start_server(ServeOptions(delay_ms=5, drop_every=4)) as server:
+        target = run(tmp_path, server.url, sessions=3, ramp=0, messages=8, mode="rate", rate=100,
+                     reply_timeout=0.3, duration=10, deflate=True, message_size=512,
+                     message_type="binary")
+    assert target["messages"]["sent"] == 24
+    assert target["messages"]["lost"] == 6
+    assert target["rtt"]["count"] == 18
+    assert target["rtt"]["p50"] >= 5.0
+    assert target["closes"]["by_side"]["client"] == 3

@@ -97,7 +97,7 @@ async def dial(
             infos = await asyncio.wait_for(
                 loop.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM), timeout
             )
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             raise UpgradeFailure("timeout", "DNS") from None
         except OSError as exc:
             raise UpgradeFailure("dns", str(exc)) from exc

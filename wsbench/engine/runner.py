@@ -118,7 +118,7 @@ def run_scenario(
     result: dict[str, Any] = {
         "schema": RESULT_SCHEMA,
         "run_id": run_dir.name,
-        "started_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "started_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "duration_s": scenario.duration,
         "complete": False,
         "wsbench_version": __version__,
@@ -221,7 +221,7 @@ def _run_target(
         _reap(workers)
         interrupt.workers = []
     shards = []
-    for spec, process in zip(specs, workers):
+    for spec, process in zip(specs, workers, strict=True):
         path = Path(spec.shard_path)
         if not path.exists():
             say(f"[{target.name}] worker {spec.index} left no results (exit code {process.exitcode})")

@@ -105,7 +105,7 @@ class Session:
     def _rate_tick(self) -> None:
         if self.finishing or not self.connected:
             return
-        now = _monotonic_ns()
+        now = self.ctx.clock()
         while self._next_scheduled <= now:
             scheduled = self._next_scheduled
             if now - scheduled > LATE_SEND_NS:
@@ -171,7 +171,7 @@ class Session:
         self.connected = True
         self.client_closing = False
         self._closed = self.ctx.loop.create_future()
-        now = _monotonic_ns()
+        now = self.ctx.clock()
         if self.finishing or self.ctx.stopping:
             self.finishing = True
             self.close()
@@ -221,7 +221,7 @@ class Session:
                 phases = await ctx.open(self)
             except UpgradeFailure as failure:
                 self.recorder.upgrade_failed(failure.kind)
-                ctx.event("upgrade_failed", session=self.index, kind=failure.kind,
+                ctx.event("upgrade_failed", session=self.index, failure=failure.kind,
                           detail=failure.detail[:160])
                 if not ctx.scenario.reconnect:
                     return

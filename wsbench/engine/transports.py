@@ -68,6 +68,10 @@ class _Listener(WSListener):  # type: ignore[misc]
         self.close_code: int | None = None
         self.close_reason = ""
         self.fragments: bytearray | None = None
+        self.upgraded = False
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.upgraded = True
 
     def on_ws_frame(self, transport: WSTransport, frame: Any) -> None:
         msg_type = frame.msg_type
@@ -137,6 +141,8 @@ async def open_picows(session: Session, ctx: WorkerContext) -> dict[str, int]:
             raise
         raise classify_error(exc) from exc
     done = _monotonic_ns()
+    if not listener.upgraded:  # picows returns quietly when the peer hangs up before the 101
+        raise UpgradeFailure("closed", "connection closed before the 101")
     tls_end = tls_done_ns(transport.underlying_transport) if endpoint.secure else 0
     if ctx.scenario.subprotocols:
         offered = transport.response.headers.get("Sec-WebSocket-Protocol")
@@ -198,14 +204,19 @@ async def open_websockets(session: Session, ctx: WorkerContext) -> dict[str, int
     if ctx.scenario.subprotocols:
         ctx.note_subprotocol(ws.subprotocol)
     binary = ctx.scenario.message_type == "binary"
-    loop = ctx.loop
+
+    async def quietly(coro: Awaitable[None]) -> None:
+        try:
+            await coro
+        except ConnectionClosed:  # the session's end is reported by receive()
+            pass
 
     def send_message(data: bytes) -> None:
         payload: bytes | str = data if binary else data.decode("ascii")
-        ctx.spawn(ws.send(payload))
+        ctx.spawn(quietly(ws.send(payload)))
 
     def close(code: int) -> None:
-        ctx.spawn(ws.close(code))
+        ctx.spawn(quietly(ws.close(code)))
 
     async def receive() -> None:
         try:
@@ -214,12 +225,12 @@ async def open_websockets(session: Session, ctx: WorkerContext) -> dict[str, int
                 session.on_message(data, _monotonic_ns())
         except ConnectionClosed:
             pass
-        received = ws.close_rcvd
+        received = ws.protocol.close_rcvd
         if received is not None:
             session.on_disconnect(received.code, received.reason)
         else:
             session.on_disconnect(None, "no close frame")
 
     session.on_open(send_message, close, lambda: ws.transport.abort())
-    loop.create_task(receive())
+    ctx.spawn(receive())
     return _phases(start, dns_ns, tcp_ns, tls_end, done)

@@ -16,7 +16,9 @@ import random
 import resource
 import signal
 import ssl
+import sys
 import time
+import traceback
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,10 +83,12 @@ class WorkerContext:
         self.request_headers = headers
         self.read_buffer_size = max(2048, min(scenario.message_size + 64, 1 << 16))
         self.rng = random.Random(spec.index)
+        self.clock = time.monotonic_ns  # tests pass a fake clock
         self.stopping = False
         self.stop_ns = 0
         self.stop_event = asyncio.Event()
         self.subprotocols: dict[str, int] = {}
+        self.errors: list[str] = []  # tracebacks of failed helper tasks
         self._events: list[str] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wall_epoch_ns = time.time_ns()
@@ -103,7 +107,7 @@ class WorkerContext:
             return True
         try:
             await asyncio.wait_for(self.stop_event.wait(), seconds)
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             return not self.stopping
         return False
 
@@ -112,9 +116,15 @@ class WorkerContext:
         return sources[index % len(sources)] if sources else None
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run a helper task; its failure is a wsbench bug and is reported, not lost."""
         task = self.loop.create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.errors.append("".join(traceback.format_exception(task.exception())))
 
     def note_subprotocol(self, name: str | None) -> None:
         key = name or "(none)"
@@ -208,7 +218,7 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any) -> bool:
         expected = wake
         try:
             await asyncio.wait_for(asyncio.shield(all_done), max(0.0, (wake - now) / _NS))
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             pass
         now = time.monotonic_ns()
         ctx.recorder.loop_lag.record(max(0, now - expected) // 1000)
@@ -251,11 +261,25 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any) -> bool:
         await asyncio.gather(*tasks, return_exceptions=True)
         for session in sessions:
             session.on_disconnect(None, "aborted at end of run")
+    errors = _task_errors(tasks) + ctx.errors
+    for error in errors:
+        ctx.event("worker_error", error=error[-400:])
+        sys.stderr.write(f"wsbench worker {spec.index}: internal error:\n{error}\n")
     ctx.recorder.tick(time.monotonic_ns())
-    ctx.event("worker_stopped", interrupted=interrupted)
-    ctx.write_shard(complete=not interrupted)
+    ctx.event("worker_stopped", interrupted=interrupted, errors=len(errors))
+    ctx.write_shard(complete=not interrupted and not errors)
     ctx.flush_events()
     return not interrupted
+
+
+def _task_errors(tasks: list[asyncio.Task[Any]]) -> list[str]:
+    """Tracebacks of session tasks that failed (a wsbench bug: never swallowed)."""
+    errors = []
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            errors.append("".join(traceback.format_exception(exc)))
+    return errors
 
 
 def worker_main(spec: WorkerSpec, start_ns_value: Any, go: Any, progress: Any) -> None:

@@ -1,0 +1,81 @@
+"""``wsbench gate``: judge a Result against thresholds and a baseline (thin layer).
+
+Exit codes: 0 pass, 1 fail, 2 usage or unreadable input. Markdown goes to stdout and is
+appended to ``$GITHUB_STEP_SUMMARY`` when that is set; ``--junit`` writes one testcase
+per check.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from wsbench.errors import InputFileError
+from wsbench.gate import evaluate_gate, parse_max_regression, parse_thresholds, to_junit, to_markdown
+from wsbench.report.load import load_result
+
+__all__ = ["gate"]
+
+
+@click.command("gate")
+@click.argument("result", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="A baseline Result to check regressions against.")
+@click.option("--threshold", "thresholds", multiple=True, metavar="EXPR",
+              help="e.g. 'rtt.p99 < 50ms', 'nginx: sessions.dropped == 0'; repeatable. "
+                   "Added to the scenario's own thresholds.")
+@click.option("--max-regression", "max_regressions", multiple=True, metavar="METRIC=PCT",
+              help="e.g. rtt.p99=10%; judged by bootstrap on the histograms. Needs --baseline "
+                   "[default with --baseline: rtt.p99=10%, upgrade.total.p99=10%].")
+@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write JUnit XML here (one testcase per check).")
+@click.option("--target", "targets", multiple=True, metavar="NAME",
+              help="Only check these targets (repeatable) [default: all].")
+@click.option("--no-scenario-thresholds", is_flag=True, help="Ignore the thresholds in the Result's scenario.")
+@click.option("--allow-partial", is_flag=True, help="Judge an interrupted run (complete: false) instead of failing it.")
+@click.option("--allow-saturated", is_flag=True, help="Judge a run whose load generator was saturated instead of failing it.")
+def gate(
+    result: Path,
+    baseline: Path | None,
+    thresholds: tuple[str, ...],
+    max_regressions: tuple[str, ...],
+    junit: Path | None,
+    targets: tuple[str, ...],
+    no_scenario_thresholds: bool,
+    allow_partial: bool,
+    allow_saturated: bool,
+) -> int:
+    """Check RESULT.json against thresholds and a baseline; exit 0 pass, 1 fail, 2 bad input."""
+    parse_thresholds(thresholds)  # a bad expression fails before any file is read
+    for text in max_regressions:
+        parse_max_regression(text)
+    data = load_result(result)
+    base = load_result(baseline) if baseline is not None else None
+    verdict = evaluate_gate(
+        data,
+        thresholds=thresholds,
+        baseline=base,
+        max_regressions=max_regressions,
+        targets=targets or None,
+        use_scenario_thresholds=not no_scenario_thresholds,
+        allow_partial=allow_partial,
+        allow_saturated=allow_saturated,
+    )
+    markdown = to_markdown(verdict)
+    click.echo(markdown, nl=False)
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        try:
+            with open(summary_file, "a", encoding="utf-8") as handle:
+                handle.write(markdown + "\n")
+        except OSError as exc:
+            click.echo(f"wsbench: warning: cannot append to $GITHUB_STEP_SUMMARY ({summary_file}): {exc}", err=True)
+    if junit is not None:
+        try:
+            junit.parent.mkdir(parents=True, exist_ok=True)
+            junit.write_text(to_junit(verdict), encoding="utf-8")
+        except OSError as exc:
+            raise InputFileError(f"{junit}: cannot write JUnit XML: {exc}") from exc
+    return verdict.exit_code

@@ -1,0 +1,67 @@
+"""``wsbench report`` and ``wsbench compare``: HTML pages from Result files (thin layer)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from wsbench.report.load import load_conformance, load_result
+
+__all__ = ["report", "compare", "result_label"]
+
+
+def result_label(path: Path) -> str:
+    """How a Result file is named in a comparison: ``reports/<run-id>/result.json`` -> run-id."""
+    if path.stem == "result" and path.parent.name:
+        return path.parent.name
+    return path.stem
+
+
+@click.command("report")
+@click.argument("result", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="HTML file to write [default: report.html next to RESULT].")
+@click.option("--conform", "conform", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
+              help="A conformance file (wsbench/conform@1) to show as a matrix; repeatable.")
+@click.option("--no-gate", is_flag=True,
+              help="Do not evaluate the scenario's thresholds for the summary cards.")
+def report(result: Path, out: Path | None, conform: tuple[Path, ...], no_gate: bool) -> int:
+    """Render RESULT.json as one self-contained HTML page (opens offline, from file://)."""
+    from wsbench.gate import evaluate_gate, scenario_thresholds
+    from wsbench.report.render import render_report
+
+    data = load_result(result)
+    conformance = []
+    for path in conform:
+        loaded = load_conformance(path)
+        conformance.append((str(loaded.get("target") or path.stem), loaded))
+    verdict = None
+    if not no_gate and scenario_thresholds(data):
+        verdict = evaluate_gate(data, allow_partial=True, allow_saturated=True)
+    written = render_report(
+        data, out or result.with_name("report.html"), verdict=verdict, conformance=conformance, source=str(result)
+    )
+    click.echo(f"report: {written}")
+    return 0
+
+
+@click.command("compare")
+@click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path, dir_okay=False), default=Path("compare.html"),
+              show_default=True, help="HTML file to write.")
+@click.option("--reference", default=None,
+              help="Target every other target is compared with [default: the first].")
+@click.option("--resamples", type=click.IntRange(200, 100_000), default=1000, show_default=True,
+              help="Bootstrap resamples per statistic.")
+def compare(results: tuple[Path, ...], out: Path, reference: str | None, resamples: int) -> int:
+    """Compare targets (controllers) side by side, within one Result or across several."""
+    from wsbench.report.compare import render_compare
+
+    loaded = [(result_label(path), load_result(path)) for path in results]
+    labels = [label for label, _ in loaded]
+    if len(set(labels)) != len(labels):
+        loaded = [(str(path), data) for path, (_label, data) in zip(results, loaded, strict=True)]
+    written = render_compare(loaded, out, reference=reference, resamples=resamples)
+    click.echo(f"compare: {written}")
+    return 0
