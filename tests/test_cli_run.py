@@ -93,7 +93,7 @@ def test_no_target_starts_an_embedded_echo_server(tmp_path):
         (["--sessions", "0"], "sessions: must be >= 1, got 0"),
         (["--message-size", "4"], "message_size: must be >= 32, got 4"),
         (["--sessions", "lots"], "wsbench run: Invalid value for '--sessions': 'lots' is not a valid integer."),
-        (["--sessionz", "3"], "wsbench run: No such option '--sessionz'. Did you mean '--sessions'?"),
+        (["--sessionz", "3"], "wsbench run: No such option '--sessionz'. (Did you mean one of: '--baseline', '--max-regression', '--sessions'?)"),
         (["/nonexistent/scenario.yaml"], "/nonexistent/scenario.yaml: cannot read scenario (No such file or directory)"),
     ],
 )
@@ -159,3 +159,29 @@ def test_interrupt_writes_a_partial_result(echo, tmp_path, how):
     assert target["sessions"]["opened"] == 4
     assert target["messages"]["received"] > 0
     assert target["closes"]["by_side"]["client"] == 4  # the sessions were closed properly
+
+
+def test_run_gate_fails_with_exit_1_and_writes_junit(echo, tmp_path):
+    junit = tmp_path / "junit.xml"
+    result = CliRunner().invoke(
+        cli,
+        ["run", "--url", echo.url, "--sessions", "2", "--messages", "3", "--mode", "closed",
+         "--processes", "1", "--out", str(tmp_path / "out"), "-q", "--gate",
+         "--threshold", "rtt.p99 < 0.001ms", "--threshold", "sessions.dropped == 0",
+         "--junit", str(junit)],
+    )
+    assert result.exit_code == 1, result.output
+    assert "wsbench gate failed: 1 of 2 checks failed" in result.output
+    assert junit.read_text().count("<testcase") == 2
+    run_dir = _only_run_dir(tmp_path / "out")
+    assert (run_dir / "report.html").stat().st_size > 10_000
+    data = json.loads((run_dir / "result.json").read_text())
+    assert data["scenario"]["thresholds"] == ["rtt.p99 < 0.001ms", "sessions.dropped == 0"]
+
+
+def test_run_rejects_a_bad_threshold_before_any_load(tmp_path):
+    process = subprocess.run([*WSBENCH, "run", "--gate", "--threshold", "rtt.p99 <<< 5ms",
+                              "--out", str(tmp_path)], capture_output=True, text=True, timeout=30)
+    assert process.returncode == 2
+    assert process.stderr.startswith("wsbench: error: ") and process.stderr.count("\n") == 1
+    assert not any(tmp_path.iterdir())

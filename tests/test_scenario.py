@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from wsbench.errors import InputFileError, ScenarioError
-from wsbench.scenario import Scenario, Target, load_scenario, parse_scenario, parse_target, redact_url
+from wsbench.scenario import (
+    Scenario,
+    Target,
+    load_scenario,
+    parse_scenario,
+    parse_target,
+    redact_url,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 

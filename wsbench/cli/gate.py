@@ -13,10 +13,17 @@ from pathlib import Path
 import click
 
 from wsbench.errors import InputFileError
-from wsbench.gate import evaluate_gate, parse_max_regression, parse_thresholds, to_junit, to_markdown
+from wsbench.gate import (
+    evaluate_gate,
+    parse_max_regression,
+    parse_thresholds,
+    to_junit,
+    to_markdown,
+)
+from wsbench.gate.verdict import GateVerdict
 from wsbench.report.load import load_result
 
-__all__ = ["gate"]
+__all__ = ["gate", "emit_verdict"]
 
 
 @click.command("gate")
@@ -63,6 +70,14 @@ def gate(
         allow_partial=allow_partial,
         allow_saturated=allow_saturated,
     )
+    emit_verdict(verdict, junit)
+    if verdict.exit_code:
+        raise click.exceptions.Exit(verdict.exit_code)  # honoured by main() and by CliRunner
+    return 0
+
+
+def emit_verdict(verdict: GateVerdict, junit: Path | None) -> None:
+    """Markdown on stdout (and $GITHUB_STEP_SUMMARY), JUnit XML when asked."""
     markdown = to_markdown(verdict)
     click.echo(markdown, nl=False)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -78,4 +93,3 @@ def gate(
             junit.write_text(to_junit(verdict), encoding="utf-8")
         except OSError as exc:
             raise InputFileError(f"{junit}: cannot write JUnit XML: {exc}") from exc
-    return verdict.exit_code

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import click
 
 from wsbench.cli.summary import summary_table
-from wsbench.scenario import Scenario, load_scenario
+from wsbench.errors import UsageError
+from wsbench.scenario import Scenario, Target, load_scenario
 
 __all__ = ["run"]
 
@@ -46,16 +49,40 @@ __all__ = ["run"]
 @click.option("--transport", type=click.Choice(["auto", "picows", "websockets"]), default=None,
               help="Client implementation (auto: picows, websockets when deflate is on).")
 @click.option("--out", default=None, help="Folder for reports/<run-id>/.")
+@click.option("--lab", "lab", default=None, metavar="PROXIES",
+              help="Measure through the lab's proxies, one target each (nginx,haproxy,... or all); "
+                   "uses the running lab or starts one for the run.")
+@click.option("--lab-tls", is_flag=True, help="With --lab: wss:// through the proxies (the lab's CA).")
+@click.option("--threshold", "thresholds", multiple=True, metavar="EXPR",
+              help="Gate expression, e.g. 'rtt.p99 < 50ms' (repeatable; adds to the scenario's).")
+@click.option("--gate", "gate_run", is_flag=True,
+              help="Judge the run at the end (thresholds, --baseline): exit 1 when it fails.")
+@click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="With --gate: a baseline Result to check regressions against.")
+@click.option("--max-regression", "max_regressions", multiple=True, metavar="METRIC=PCT",
+              help="With --gate and --baseline, e.g. rtt.p99=10%.")
+@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="With --gate: write JUnit XML here.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ...],
-        quiet: bool, no_reconnect: bool, binary: bool | None, **options: Any) -> int:
+        quiet: bool, no_reconnect: bool, binary: bool | None, gate_run: bool,
+        baseline: Path | None, max_regressions: tuple[str, ...], junit: Path | None,
+        lab_tls: bool, **options: Any) -> int:
     """Open WebSocket sessions against targets and measure them.
 
     With no SCENARIO, no --url and no --target, wsbench starts its own echo server and
     runs the default scenario. CLI options override the scenario file. Writes
-    reports/<run-id>/result.json and events.jsonl; prints a summary.
+    reports/<run-id>/result.json, events.jsonl and report.html; prints a summary.
+    With --gate, judges the run like `wsbench gate` and exits 1 when it fails.
     """
     from wsbench.engine.runner import run_scenario
+    from wsbench.gate import evaluate_gate, parse_max_regression, parse_thresholds
+    from wsbench.report.load import load_result
+
+    parse_thresholds(options.get("thresholds") or ())  # bad expressions fail before the run
+    for text in max_regressions:
+        parse_max_regression(text)
+    base = load_result(baseline) if gate_run and baseline is not None else None
 
     if not options.get("insecure"):
         options.pop("insecure", None)
@@ -73,14 +100,53 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
         if not quiet:
             click.echo(line, err=True)
 
-    outcome = run_scenario(scenario, progress=say)
+    lab_names = scenario.extra.get("lab")
+    if lab_names:
+        from wsbench.lab.for_run import lab_targets, parse_lab_names
+
+        names = parse_lab_names(lab_names)
+        if scenario.targets:
+            raise UsageError("lab: give either --lab or targets (--url/--target), not both")
+        with lab_targets(names, tls=lab_tls, say=say) as lab:
+            scenario = replace(
+                scenario,
+                targets=tuple(Target(name, url) for name, url in lab.urls.items()),
+                ca_file=lab.ca_file if lab_tls and not scenario.insecure else scenario.ca_file,
+            )
+            outcome = run_scenario(scenario, progress=say, sections={"lab": lab.fingerprint})
+    else:
+        outcome = run_scenario(scenario, progress=say)
     click.echo(summary_table(outcome.result))
     for warning in outcome.warnings:
         click.secho(f"WARNING: load generator saturated: {warning}; "
                     "figures may be the generator's, not the target's", fg="yellow", err=True)
+    verdict = None
+    if gate_run:
+        verdict = evaluate_gate(outcome.result, baseline=base, max_regressions=max_regressions)
+    report = _write_report(outcome.result, outcome.run_dir / "report.html", verdict)
     click.echo(f"result: {outcome.result_path}")
     click.echo(f"events: {outcome.run_dir / 'events.jsonl'}")
+    if report is not None:
+        click.echo(f"report: {report}")
     if outcome.interrupted:
         click.echo("interrupted: the Result is partial (complete: false)", err=True)
         sys.exit(130)
+    if verdict is not None:
+        from wsbench.cli.gate import emit_verdict
+
+        emit_verdict(verdict, junit)
+        if verdict.exit_code:
+            raise click.exceptions.Exit(verdict.exit_code)
     return 0
+
+
+def _write_report(result: dict[str, Any], path: Path, verdict: Any) -> Path | None:
+    """The HTML report; a failure to draw it is a warning, never a lost Result."""
+    from wsbench.report import render_report
+
+    try:
+        return render_report(result, path, verdict=verdict)
+    except Exception as exc:  # noqa: BLE001 - the Result is already safe on disk
+        click.echo(f"wsbench: warning: could not write the report ({type(exc).__name__}: {exc}); "
+                   f"rebuild it with `wsbench report {path.parent / 'result.json'}`", err=True)
+        return None

@@ -96,8 +96,12 @@ def run_scenario(
     *,
     progress: ProgressFn | None = None,
     run_id: str | None = None,
+    sections: dict[str, Any] | None = None,
 ) -> RunOutcome:
-    """Run ``scenario`` against its targets (or an embedded echo server) and write the Result."""
+    """Run ``scenario`` against its targets (or an embedded echo server) and write the Result.
+
+    ``sections`` are added to the Result as they are (e.g. ``lab``: what the targets were).
+    """
     run_dir = Path(scenario.out) / (run_id or new_run_id(scenario.name))
     try:
         run_dir.mkdir(parents=True, exist_ok=False)
@@ -125,6 +129,7 @@ def run_scenario(
         "python": sys.version.split()[0],
         "scenario": scenario.redacted(),
         "generator": generator_health([], processes),
+        **(sections or {}),
         "targets": {},
     }
     events_path = run_dir / "events.jsonl"

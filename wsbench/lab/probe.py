@@ -99,7 +99,7 @@ async def wait_ready(
             async with open_session(url, ca_file=ca_file, timeout=remaining) as ws:
                 await echo_once(ws, timeout=remaining)
             return time.monotonic() - started
-        except (OSError, asyncio.TimeoutError, ProbeFailed, Exception) as exc:  # noqa: BLE001
+        except (TimeoutError, OSError, ProbeFailed, Exception) as exc:  # noqa: BLE001
             last = exc
             await asyncio.sleep(0.05)
     raise ProbeFailed(f"no upgrade + echo on {url}: {last!r}") from last

@@ -21,6 +21,8 @@ __all__ = [
     "session_members",
     "stop_session",
     "log_tail",
+    "serve_workdir",
+    "with_argument",
 ]
 
 
@@ -132,3 +134,36 @@ def log_tail(path: str, lines: int = 25) -> str:
         return "(no log)"
     tail = text.strip().splitlines()[-lines:]
     return "\n".join(tail) if tail else "(empty log)"
+
+
+def serve_workdir(pid: int, started: int = 0) -> str | None:
+    """The temp folder of a ``wsbench serve`` started by another process (its ready file's
+    folder), so ``lab down`` can remove it; None when there is none."""
+    if not is_alive(pid, started):
+        return None
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    for flag, value in zip(args, args[1:], strict=False):
+        if flag == b"--ready-file":
+            folder = Path(value.decode(errors="replace")).parent
+            if folder.name.startswith("wsbench-serve-"):
+                return str(folder)
+    return None
+
+
+def with_argument(fragment: str) -> list[int]:
+    """Live processes with ``fragment`` inside one of their arguments (a lab's own folder)."""
+    needle = fragment.encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(needle in arg for arg in args) and is_alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found

@@ -1,8 +1,11 @@
 """A latency distribution read from a summary's ``hdr``: what plots and statistics use.
 
-Pure data, no I/O. Values are microseconds, as in the histograms; the percentile rule is
-HdrHistogram's (the highest value equivalent to the bucket where the cumulative count
-reaches ``round(p/100 * total)``), so numbers match the summaries in the Result.
+Pure data, no I/O. The ``hdr`` is decoded by :class:`wsbench.metrics.histogram.Histogram`
+and kept as its non-empty buckets only (lowest value, highest equivalent value, count),
+which is what percentile plots, CDFs and bootstrap resampling need. Values are
+microseconds; the percentile rule is HdrHistogram's (the highest value equivalent to the
+bucket where the cumulative count reaches ``round(p/100 * total)``), so numbers match the
+summaries in the Result.
 """
 
 from __future__ import annotations
@@ -13,9 +16,35 @@ from typing import Any
 
 import numpy as np
 
-from wsbench.report._hdr import HdrDecodeError, decode_hdr
+from wsbench.metrics.histogram import Histogram
 
-__all__ = ["Distribution", "HdrDecodeError", "distribution_of", "percentile_index"]
+__all__ = ["Distribution", "HdrDecodeError", "distribution_of", "percentile_index", "bucket_bounds"]
+
+
+class HdrDecodeError(ValueError):
+    """A summary's ``hdr`` is not a histogram in the standard V2 compressed encoding."""
+
+
+def bucket_bounds(
+    indices: np.ndarray, *, lowest: int, significant_digits: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lowest and highest equivalent value of HDR counts-array ``indices`` (vectorised).
+
+    The layout is HdrHistogram's: ``2 * 10**digits`` values at unit resolution, then
+    buckets that double in width.
+    """
+    unit = int(np.floor(np.log2(lowest)))
+    count_magnitude = int(np.ceil(np.log2(2 * 10**significant_digits)))
+    half_magnitude = max(count_magnitude, 1) - 1
+    half_count = 1 << half_magnitude
+    indices = np.asarray(indices, dtype=np.int64)
+    bucket = (indices >> half_magnitude) - 1
+    sub_bucket = (indices & (half_count - 1)) + half_count
+    first = bucket < 0
+    sub_bucket = np.where(first, sub_bucket - half_count, sub_bucket)
+    bucket = np.maximum(bucket, 0)
+    low = sub_bucket << (bucket + unit)
+    return low, low + (np.int64(1) << (bucket + unit)) - 1
 
 
 def percentile_index(cumulative: np.ndarray, total: int, percentile: float) -> np.ndarray:
@@ -23,8 +52,7 @@ def percentile_index(cumulative: np.ndarray, total: int, percentile: float) -> n
 
     Works on one histogram (1-D) or on a stack of resampled ones (2-D) at once.
     """
-    wanted = max(1, int(percentile / 100.0 * total + 0.5))
-    wanted = min(wanted, total)
+    wanted = min(max(1, int(percentile / 100.0 * total + 0.5)), total)
     result: np.ndarray = np.argmax(cumulative >= wanted, axis=-1)
     return result
 
@@ -38,20 +66,23 @@ class Distribution:
     counts: np.ndarray
 
     @classmethod
-    def from_hdr(cls, text: str) -> Distribution:
-        """Decode a serialised histogram (standard HdrHistogram V2 compressed base64)."""
-        buckets = decode_hdr(text)
-        return cls(
-            np.asarray(buckets.lowest, dtype=np.int64),
-            np.asarray(buckets.highest, dtype=np.int64),
-            np.asarray(buckets.counts, dtype=np.int64),
+    def from_histogram(cls, histogram: Histogram) -> Distribution:
+        """The non-empty buckets of a :class:`Histogram`."""
+        indices, counts = histogram.to_sparse()
+        lowest, _highest, digits = histogram.layout
+        low, high = bucket_bounds(
+            np.asarray(indices, dtype=np.int64), lowest=lowest, significant_digits=digits
         )
+        return cls(low, high, np.asarray(counts, dtype=np.int64))
 
     @classmethod
-    def empty(cls) -> Distribution:
-        """A distribution with no samples."""
-        nothing = np.zeros(0, dtype=np.int64)
-        return cls(nothing, nothing, nothing)
+    def from_hdr(cls, text: str) -> Distribution:
+        """Decode a serialised histogram (standard HdrHistogram V2 compressed base64)."""
+        try:
+            histogram = Histogram.decode(text)
+        except (ValueError, TypeError) as exc:
+            raise HdrDecodeError(str(exc)) from exc
+        return cls.from_histogram(histogram)
 
     @property
     def total(self) -> int:
@@ -68,10 +99,8 @@ class Distribution:
         total = self.total
         if total == 0:
             return 0.0
-        if percentile >= 100.0:
-            return float(self.highest_us[-1])
-        index = percentile_index(np.cumsum(self.counts), total, percentile)
-        return float(self.highest_us[int(index)])
+        index = int(percentile_index(np.cumsum(self.counts), total, min(percentile, 100.0)))
+        return float(self.highest_us[index])
 
     def mean(self) -> float:
         """Mean value (µs); 0.0 when empty."""
@@ -79,22 +108,19 @@ class Distribution:
         return float((self.middle_us * self.counts).sum() / total) if total else 0.0
 
     def percentile_spectrum(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(percentiles, values_us)``: one point per bucket, for the HdrHistogram plot.
+        """``(percentiles, values_us)`` as steps, one per bucket, for the HdrHistogram plot.
 
-        The last point is pinned just below 100 % so the log axis ``1/(1-p)`` stays finite.
+        The last step ends just below 100 % so the axis ``1/(1-p)`` stays finite.
         """
         total = self.total
         if total == 0:
             return np.zeros(0), np.zeros(0)
-        cumulative = np.cumsum(self.counts)
-        percentiles = 100.0 * cumulative / total
-        limit = 100.0 * (1.0 - 0.5 / total)
-        percentiles = np.minimum(percentiles, limit)
-        # the step starts where the previous bucket ended
-        starts = np.concatenate([[0.0], percentiles[:-1]])
-        xs = np.column_stack([starts, percentiles]).ravel()
-        ys = np.repeat(self.highest_us.astype(float), 2)
-        return xs, ys
+        ends = np.minimum(100.0 * np.cumsum(self.counts) / total, 100.0 * (1.0 - 0.5 / total))
+        starts = np.concatenate([[0.0], ends[:-1]])
+        return (
+            np.column_stack([starts, ends]).ravel(),
+            np.repeat(self.highest_us.astype(float), 2),
+        )
 
     def cdf(self) -> tuple[np.ndarray, np.ndarray]:
         """``(values_us, cumulative_fraction)`` at the top of each bucket."""

@@ -65,6 +65,43 @@ def statistic_value(dist: Distribution, name: str) -> float:
     return dist.value_at_percentile(percentile)
 
 
+def _categories(dist: Distribution, percentile: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Fewer multinomial categories giving the same answer: ``(counts, values_us)``.
+
+    Resampling merged buckets is exact for their sums (the multinomial aggregates), so a
+    percentile only needs the buckets it can land in: a window of +-8 standard errors of
+    the rank around it, with everything below and above merged into one category each
+    (landing outside the window has a probability below 1e-15; it would be clamped).
+    The mean is linear, so buckets are merged into at most 512 groups of equal count,
+    each carrying its count-weighted midpoint (the within-group spread is lost; with
+    that many groups it is far below the bucket resolution).
+    """
+    counts = dist.counts
+    total = int(counts.sum())
+    if percentile is None:
+        groups = min(512, len(counts))
+        edges = np.searchsorted(np.cumsum(counts), np.linspace(0, total, groups + 1)[1:-1], side="right")
+        labels = np.zeros(len(counts), dtype=np.int64)
+        labels[edges[edges < len(counts)]] += 1
+        labels = np.cumsum(labels)
+        merged = np.bincount(labels, weights=counts).astype(np.int64)
+        weighted = np.bincount(labels, weights=counts * dist.middle_us.astype(float))
+        keep = merged > 0
+        return merged[keep], weighted[keep] / merged[keep]
+    fraction = min(percentile, 100.0) / 100.0
+    spread = 8.0 * np.sqrt(max(fraction * (1.0 - fraction), 1.0 / total) / total) + 1.0 / total
+    cumulative = np.cumsum(counts) / total
+    low = int(np.searchsorted(cumulative, fraction - spread, side="left"))
+    high = int(np.searchsorted(cumulative, fraction + spread, side="left"))
+    low, high = max(low - 1, 0), min(high + 1, len(counts) - 1)
+    below, above = counts[:low].sum(), counts[high + 1 :].sum()
+    values = dist.highest_us.astype(float)
+    return (
+        np.concatenate([[below], counts[low : high + 1], [above]]).astype(np.int64),
+        np.concatenate([[values[max(low - 1, 0)]], values[low : high + 1], [values[min(high + 1, len(values) - 1)]]]),
+    )
+
+
 def bootstrap_statistics(
     dist: Distribution,
     names: Iterable[str],
@@ -78,27 +115,27 @@ def bootstrap_statistics(
     if total == 0:
         return {name: np.zeros(resamples) for name in wanted}
     rng = np.random.default_rng(seed)
-    probabilities = dist.counts / total
-    middle = dist.middle_us.astype(float)
-    highest = dist.highest_us
-    out: dict[str, list[np.ndarray]] = {name: [] for name in wanted}
-    done = 0
-    while done < resamples:
-        size = min(_CHUNK, resamples - done)
-        draws = rng.multinomial(total, probabilities, size=size)
-        cumulative = np.cumsum(draws, axis=1)
-        for name in wanted:
-            percentile = parse_statistic(name)
+    out: dict[str, np.ndarray] = {}
+    for name in wanted:
+        percentile = parse_statistic(name)
+        counts, values = _categories(dist, percentile)
+        probabilities = counts / total
+        parts: list[np.ndarray] = []
+        done = 0
+        while done < resamples:
+            size = min(_CHUNK, resamples - done)
+            draws = rng.multinomial(total, probabilities, size=size)
             if percentile is None:
-                out[name].append(draws @ middle / total)
+                parts.append(draws @ values / total)
             elif percentile >= 100.0:
                 last = draws.shape[1] - 1 - np.argmax(draws[:, ::-1] > 0, axis=1)
-                out[name].append(highest[last].astype(float))
+                parts.append(values[last])
             else:
-                index = percentile_index(cumulative, total, percentile)
-                out[name].append(highest[index].astype(float))
-        done += size
-    return {name: np.concatenate(parts) for name, parts in out.items()}
+                index = percentile_index(np.cumsum(draws, axis=1), total, percentile)
+                parts.append(values[index])
+            done += size
+        out[name] = np.concatenate(parts)
+    return out
 
 
 @dataclass(frozen=True)

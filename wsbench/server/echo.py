@@ -12,10 +12,14 @@ Process model: ``run()`` binds the listening sockets once, then serves them itse
 one process at ~20,000 sessions). Counters live in one shared anonymous mapping; each
 process writes only its own row.
 
-Delays are scheduled from the arrival time on a timerfd (microseconds): asyncio's
-timers are not precise enough here. uvloop keeps time in whole milliseconds
+Delays count from when the bytes were read (before parsing) and are scheduled on a
+timerfd: asyncio's timers are not precise enough. uvloop keeps time in whole milliseconds
 (``asyncio.sleep(0.020)`` measured 19.3 to 20.5 ms) and the selector loop rounds epoll
-timeouts up to the next millisecond.
+timeouts up to the next millisecond (20.24 ms at best). An idle process also wakes up late (0.1-0.3 ms in
+this VM), so PreciseTimer wakes a little early and polls the loop for the rest. Measured
+here with kernel receive timestamps at the client: an echo with ``--delay-ms 20`` leaves
+0.2 ms (p50) after the delay, a 101 with ``--upgrade-delay-ms 50`` 0.5 ms (p50) after;
+never early.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import errno
 import heapq
 import http
 import itertools
@@ -48,7 +53,16 @@ from websockets.http11 import Request, Response
 from wsbench.errors import LocalError
 from wsbench.server.process import ServeOptions
 
-__all__ = ["run", "bind_sockets", "Counters", "PreciseTimer", "EchoApp", "DRAIN_REASON", "CLOSE_REASON"]
+__all__ = [
+    "run",
+    "bind_sockets",
+    "raise_open_file_limit",
+    "Counters",
+    "PreciseTimer",
+    "EchoApp",
+    "DRAIN_REASON",
+    "CLOSE_REASON",
+]
 
 DRAIN_REASON = "pod draining"
 CLOSE_REASON = "wsbench close-sessions"
@@ -169,15 +183,26 @@ class _TimerFd:
 class PreciseTimer:
     """``await sleep_until(deadline_ns)`` with microsecond precision on one timerfd.
 
-    Deadlines are ``time.monotonic_ns()`` values; a heap keeps them and the timerfd is
-    armed at the earliest. Falls back to ``asyncio.sleep`` where timerfd is missing.
+    Deadlines are ``time.monotonic_ns()`` values kept in a heap. An idle process wakes up
+    late after its timer expires (measured here, a VM that halts idle vCPUs: 0.1 to 0.3 ms),
+    so the timerfd is armed ``lead`` early and the last stretch is spent polling the loop
+    (``call_soon``: other sessions keep being served) until the deadline. ``lead`` follows
+    the observed wake-up lateness like TCP's RTO (mean + 2 deviations, at most 1 ms); with
+    ``spin=False`` it stays 0. Falls back to ``asyncio.sleep`` where timerfd is missing.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    MAX_LEAD_NS = 1_000_000
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, *, spin: bool = True) -> None:
         self._loop = loop
         self._heap: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
-        self._armed_ns = 0
+        self._spin_enabled = spin
+        self._lead_ns = 0
+        self._late_mean_ns = 0
+        self._late_dev_ns = 0
+        self._armed_ns: int | None = None  # when the timerfd will fire
+        self._spinning = False
         self._timerfd: _TimerFd | None
         try:
             self._timerfd = _TimerFd()
@@ -185,6 +210,10 @@ class PreciseTimer:
             self._timerfd = None
         else:
             loop.add_reader(self._timerfd.fd, self._fire)
+
+    @property
+    def lead_ns(self) -> int:
+        return self._lead_ns
 
     async def sleep_until(self, deadline_ns: int) -> None:
         now = time.monotonic_ns()
@@ -196,25 +225,44 @@ class PreciseTimer:
         waiter: asyncio.Future[None] = self._loop.create_future()
         heapq.heappush(self._heap, (deadline_ns, next(self._order), waiter))
         if self._heap[0][2] is waiter:
-            self._arm(deadline_ns)
+            self._schedule()
         await waiter
 
-    def _arm(self, deadline_ns: int) -> None:
-        assert self._timerfd is not None
-        self._armed_ns = deadline_ns
-        self._timerfd.arm(deadline_ns)
-
-    def _fire(self) -> None:
-        assert self._timerfd is not None
-        self._timerfd.clear()
-        now = time.monotonic_ns()
+    def _schedule(self) -> None:
+        """Release the waiters that are due; then spin or arm the timerfd for the next."""
         heap = self._heap
+        now = time.monotonic_ns()
         while heap and heap[0][0] <= now:
             waiter = heapq.heappop(heap)[2]
             if not waiter.done():  # cancelled waiters are dropped here
                 waiter.set_result(None)
-        if heap:
-            self._arm(heap[0][0])
+        if not heap:
+            return
+        wake_ns = heap[0][0] - self._lead_ns
+        if wake_ns <= now:
+            if not self._spinning:
+                self._spinning = True
+                self._loop.call_soon(self._spin)
+        elif self._armed_ns != wake_ns:
+            assert self._timerfd is not None
+            self._timerfd.arm(wake_ns)
+            self._armed_ns = wake_ns
+
+    def _spin(self) -> None:
+        self._spinning = False
+        self._schedule()
+
+    def _fire(self) -> None:
+        assert self._timerfd is not None
+        self._timerfd.clear()
+        if self._armed_ns is not None and self._spin_enabled:
+            late = time.monotonic_ns() - self._armed_ns
+            self._late_mean_ns += (late - self._late_mean_ns) // 8
+            self._late_dev_ns += (abs(late - self._late_mean_ns) - self._late_dev_ns) // 4
+            lead = self._late_mean_ns + 2 * self._late_dev_ns
+            self._lead_ns = max(0, min(self.MAX_LEAD_NS, lead))
+        self._armed_ns = None
+        self._schedule()
 
     def close(self) -> None:
         if self._timerfd is not None:
@@ -235,6 +283,20 @@ class _Session:
         self.received = 0
         self.echoed = 0
         self.closing = False
+
+
+class _StampedConnection(ServerConnection):
+    """Records when bytes were read, before websockets parses them: the arrival times
+    the delays count from (a message read with later bytes gets their later time)."""
+
+    request_arrived_ns = 0  # first bytes: the upgrade request
+    data_arrived_ns = 0  # latest bytes
+
+    def data_received(self, data: bytes) -> None:
+        self.data_arrived_ns = time.monotonic_ns()
+        if not self.request_arrived_ns:
+            self.request_arrived_ns = self.data_arrived_ns
+        super().data_received(data)
 
 
 class EchoApp:
@@ -258,18 +320,25 @@ class EchoApp:
 
     # Upgrade hooks.
 
-    async def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        arrived_ns = time.monotonic_ns()
+    async def process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
         if "Upgrade" not in request.headers:
             return self._plain_http(connection, request)
-        if self._upgrade_delay_ns:
-            await self.timer.sleep_until(arrived_ns + self._upgrade_delay_ns)
         return None
 
-    def process_response(
+    async def process_response(
         self, connection: ServerConnection, request: Request, response: Response
     ) -> None:
         response.headers["X-Wsbench-Pod"] = self.pod_name
+        if (
+            self._upgrade_delay_ns
+            and isinstance(connection, _StampedConnection)
+            and response.status_code == http.HTTPStatus.SWITCHING_PROTOCOLS
+        ):
+            # Sleep once the answer is built: after the wake-up only sending it is left
+            # (building it after the sleep added 0.1-0.4 ms, measured).
+            await self.timer.sleep_until(connection.request_arrived_ns + self._upgrade_delay_ns)
 
     def select_subprotocol(
         self, connection: ServerConnection, offered: Sequence[str]
@@ -300,7 +369,9 @@ class EchoApp:
         options, counters = self.options, self.counters
         self.sessions_started += 1
         number = self.sessions_started
-        session = _Session(number, options.close_after_messages if number <= options.close_sessions else 0)
+        session = _Session(
+            number, options.close_after_messages if number <= options.close_sessions else 0
+        )
         counters.add(OPEN)
         counters.add(TOTAL)
         queue: asyncio.Queue[tuple[int, str | bytes]] | None = None
@@ -310,7 +381,7 @@ class EchoApp:
                 queue = asyncio.Queue()
                 sender = asyncio.create_task(self._send_delayed(ws, session, queue))
             async for message in ws:
-                arrived_ns = time.monotonic_ns()
+                arrived_ns = _arrival_ns(ws)
                 counters.add(RECEIVED)
                 session.received += 1
                 if options.drop_every and session.received % options.drop_every == 0:
@@ -384,6 +455,12 @@ class EchoApp:
             self.counters.add(ABORTED)
 
 
+def _arrival_ns(ws: ServerConnection) -> int:
+    if isinstance(ws, _StampedConnection) and ws.data_arrived_ns:
+        return ws.data_arrived_ns
+    return time.monotonic_ns()
+
+
 def _host_port(address: Any) -> str:
     host, port = address[0], address[1]
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -423,13 +500,14 @@ async def _serve(
                     open_timeout=10 + options.upgrade_delay_ms / 1000,
                     close_timeout=max(options.drain_s, 1.0),
                     max_size=options.max_size,
+                    create_connection=_StampedConnection,
                     backlog=4096,
                 )
             )
         on_ready()
         await stop.wait()
         open_sessions = sum(len(server.connections) for server in servers)
-        log.info("SIGTERM: draining %d sessions (1001 %s)", open_sessions, DRAIN_REASON)
+        log.info("stop signal: draining %d sessions (1001 %s)", open_sessions, DRAIN_REASON)
         for server in servers:  # stops listening at once, then sends close 1001 to each session
             server.close(code=1001, reason=DRAIN_REASON)
         try:
@@ -448,7 +526,9 @@ async def _serve(
 # --- process management -------------------------------------------------------------------------
 
 
-def bind_sockets(hosts: Sequence[str], port: int, *, attempts: int = 20) -> tuple[list[socket.socket], int]:
+def bind_sockets(
+    hosts: Sequence[str], port: int, *, attempts: int = 20
+) -> tuple[list[socket.socket], int]:
     """Listen on every host on one port; port 0 picks a port free on all of them."""
     last_error: OSError | None = None
     for _ in range(attempts if port == 0 else 1):
@@ -465,8 +545,11 @@ def bind_sockets(hosts: Sequence[str], port: int, *, attempts: int = 20) -> tupl
             for sock in sockets:
                 sock.close()
             last_error = exc
-            if not (port == 0 and sockets):  # only a port picked for the first host is retried
-                raise LocalError(f"serve: cannot listen on {host} port {chosen}: {exc.strerror or exc}") from exc
+            # Only a port picked for the first host and taken on another host is retried.
+            if not (port == 0 and sockets and exc.errno == errno.EADDRINUSE):
+                raise LocalError(
+                    f"serve: cannot listen on {host} port {chosen}: {exc.strerror or exc}"
+                ) from exc
     raise LocalError(f"serve: no port free on all of {', '.join(hosts)}: {last_error}")
 
 
@@ -495,7 +578,11 @@ def run(options: ServeOptions, *, ready_file: str | None = None) -> int:
                 _announce(pod_name, port, urls, ready_file)
 
             if options.processes == 1:
-                uvloop.run(_serve(options, sockets, pod_name=pod_name, counters=counters, on_ready=announce))
+                uvloop.run(
+                    _serve(
+                        options, sockets, pod_name=pod_name, counters=counters, on_ready=announce
+                    )
+                )
                 return 0
             return _Supervisor(options, sockets, pod_name, counters).run(announce)
         finally:
@@ -518,7 +605,9 @@ def _announce(pod_name: str, port: int, urls: list[str], ready_file: str | None)
 class _Supervisor:
     """The parent of N workers: forks them after binding, forwards SIGTERM/SIGINT, reaps."""
 
-    def __init__(self, options: ServeOptions, sockets: list[socket.socket], pod_name: str, counters: Counters) -> None:
+    def __init__(
+        self, options: ServeOptions, sockets: list[socket.socket], pod_name: str, counters: Counters
+    ) -> None:
         self.options = options
         self.sockets = sockets
         self.pod_name = pod_name

@@ -34,9 +34,7 @@ __all__ = ["ServeOptions", "ServerProcess", "start_server", "SENDABLE_CLOSE_CODE
 
 #: Close codes an endpoint may put in a close frame (RFC 6455 §7.4, IANA registry):
 #: 1004, 1005, 1006 and 1015 must never be sent.
-SENDABLE_CLOSE_CODES = frozenset(
-    [1000, 1001, 1002, 1003, *range(1007, 1015), *range(3000, 5000)]
-)
+SENDABLE_CLOSE_CODES = frozenset([1000, 1001, 1002, 1003, *range(1007, 1015), *range(3000, 5000)])
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an HTTP token (RFC 9110)
 _VISIBLE_ASCII = re.compile(r"^[\x21-\x7e]+$")
 #: How long stop() waits beyond the drain period before it sends SIGKILL.
@@ -75,7 +73,7 @@ class ServeOptions:
         if problem is not None:
             raise UsageError(f"serve: {problem}")
 
-    def _problem(self) -> str | None:  # noqa: C901 - one flat list of rules reads best
+    def _problem(self) -> str | None:
         if not self.hosts or not all(isinstance(h, str) and h for h in self.hosts):
             return "--host: give at least one non-empty host"
         if not 0 <= self.port <= 65535:
@@ -261,7 +259,15 @@ def start_server(
     workdir = tempfile.mkdtemp(prefix="wsbench-serve-")
     ready_path = os.path.join(workdir, "ready.json")
     log_path = log_path or os.path.join(workdir, "serve.log")
-    argv = [sys.executable, "-m", "wsbench", "serve", *options.to_args(), "--ready-file", ready_path]
+    argv = [
+        sys.executable,
+        "-m",
+        "wsbench",
+        "serve",
+        *options.to_args(),
+        "--ready-file",
+        ready_path,
+    ]
     if options.netns is not None:
         argv = ["ip", "netns", "exec", options.netns, *argv]
     try:
@@ -305,9 +311,7 @@ def _wait_ready(
                 + _tail(log_path, 20)
             )
         if time.monotonic() >= deadline:
-            raise LabError(
-                f"wsbench serve not ready within {timeout:g} s:\n" + _tail(log_path, 20)
-            )
+            raise LabError(f"wsbench serve not ready within {timeout:g} s:\n" + _tail(log_path, 20))
         try:  # returns early if the process exits
             process.wait(timeout=0.005)
         except subprocess.TimeoutExpired:
@@ -332,4 +336,3 @@ def _connectable(host: str) -> str:
 def _signal(pid: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signum)
-

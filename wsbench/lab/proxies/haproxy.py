@@ -72,7 +72,7 @@ def render(config: ProxyConfig) -> dict[str, str]:
         "    timeout server 50s  # HAProxy Ingress: timeout-server 50s",
         "    timeout server-fin 50s  # HAProxy Ingress: timeout-server-fin 50s",
         "    timeout http-request 5s  # HAProxy Ingress: timeout-http-request 5s",
-        "    timeout keep-alive 1m  # HAProxy Ingress: timeout-keep-alive 1m",
+        "    timeout http-keep-alive 1m  # HAProxy Ingress: timeout-keep-alive 1m",
         "    timeout queue 5s  # HAProxy Ingress: timeout-queue 5s",
         f"    timeout tunnel {seconds(tunnel)}s  # HAProxy Ingress: timeout-tunnel 1h",
         "frontend ingress",

@@ -146,4 +146,5 @@ SPEC = ProxySpec(
         "endpoint changes without reload (ingress-nginx's Lua balancer)",
     ),
     package=("apt", "nginx"),
+    dirs=("tmp",),
 )

@@ -1,0 +1,143 @@
+"""evaluate_gate on Result dicts: thresholds, no-data rules, validity, scoping."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+
+import pytest
+
+from wsbench.errors import UsageError
+from wsbench.gate import ThresholdError, evaluate_gate, to_junit, to_markdown
+from wsbench.report.distribution import distribution_of
+
+
+def check(verdict, name):
+    (found,) = [c for c in verdict.checks if c.name == name]
+    return found
+
+
+def by_target(found):
+    return {o.subject: o for o in found.observations}
+
+
+def test_passing_and_failing_thresholds_per_target(result):
+    verdict = evaluate_gate(result, thresholds=["rtt.p99 < 4ms", "rtt.p99 < 50ms", "sessions.dropped < 50"])
+    assert not verdict.passed and verdict.exit_code == 1
+    tight = by_target(check(verdict, "rtt.p99 < 4ms"))
+    assert not tight["nginx"].passed and tight["envoy"].passed and tight["haproxy"].passed
+    assert tight["nginx"].observed == f"{result['targets']['nginx']['rtt']['p99']:.2f} ms"
+    assert check(verdict, "rtt.p99 < 50ms").passed
+    assert check(verdict, "sessions.dropped < 50").passed
+    assert [c.name for c in verdict.failed_checks] == ["rtt.p99 < 4ms"]
+
+
+def test_all_pass_exit_zero(result):
+    verdict = evaluate_gate(result, thresholds=["rtt.p99 < 50ms", "messages.lost / messages.sent < 0.1%"])
+    assert verdict.passed and verdict.exit_code == 0
+
+
+def test_target_prefix_and_target_option(result):
+    scoped = evaluate_gate(result, thresholds=["envoy: rtt.p99 < 4ms"])
+    assert scoped.passed and [o.target for o in scoped.checks[0].observations] == ["envoy"]
+    only = evaluate_gate(result, thresholds=["rtt.p99 < 4ms"], targets=["haproxy", "envoy"])
+    assert only.passed
+    with pytest.raises(UsageError, match="--target 'istio'"):
+        evaluate_gate(result, thresholds=["rtt.p99 < 4ms"], targets=["istio"])
+    missing = evaluate_gate(result, thresholds=["istio: rtt.p99 < 4ms"])
+    assert not missing.passed
+    assert "no target 'istio'" in missing.checks[0].observations[0].note
+
+
+def test_percentile_not_in_summary_comes_from_the_histogram(result):
+    verdict = evaluate_gate(result, thresholds=["upgrade.total.p95 < 200ms"])
+    nginx = by_target(verdict.checks[0])["nginx"]
+    expected = distribution_of(result["targets"]["nginx"]["upgrade"]["total"]).value_at_percentile(95) / 1000
+    assert nginx.observed == f"{expected:.2f} ms"
+    assert verdict.passed
+
+
+def test_wildcard_over_disruptions_and_no_data_when_there_are_none(result):
+    verdict = evaluate_gate(result, thresholds=["disruptions[*].recovery.p99 < 5s"])
+    rows = by_target(verdict.checks[0])
+    assert rows["nginx disruptions[0] (pod-restart @ 10 s)"].passed
+    assert not rows["haproxy"].passed
+    assert rows["haproxy"].note == "no data: no disruptions in this run"
+    strict = evaluate_gate(result, thresholds=["disruptions[*].recovery.p99 < 1ms"], targets=["nginx"])
+    assert not strict.passed
+
+
+def test_no_data_never_passes(result):
+    data = copy.deepcopy(result)
+    data["targets"]["nginx"]["rtt"] = {"count": 0, "min": 0.0, "mean": 0.0, "p50": 0.0, "p90": 0.0,
+                                       "p99": 0.0, "p999": 0.0, "max": 0.0, "hdr": ""}
+    data["targets"]["envoy"]["messages"]["sent"] = 0
+    verdict = evaluate_gate(
+        data,
+        thresholds=["rtt.p99 < 50ms", "messages.lost / messages.sent < 0.1%", "sessions.droped == 0"],
+    )
+    assert by_target(check(verdict, "rtt.p99 < 50ms"))["nginx"].note == "no data: rtt.p99: no samples"
+    assert "division by zero" in by_target(check(verdict, "messages.lost / messages.sent < 0.1%"))["envoy"].note
+    assert "sessions.droped: not in the Result" in by_target(check(verdict, "sessions.droped == 0"))["nginx"].note
+    assert not verdict.passed
+
+
+def test_open_count_maps_default_to_zero(result):
+    verdict = evaluate_gate(result, thresholds=["upgrade_failures.http_504 == 0", "closes.by_code.1011 == 0"])
+    assert verdict.passed
+
+
+def test_scenario_thresholds_are_used_and_deduplicated(resultgen):
+    data = resultgen.make_result(thresholds=["rtt.p99 < 50ms", "sessions.dropped == 0"])
+    verdict = evaluate_gate(data, thresholds=["rtt.p99 < 50ms"])
+    assert [c.name for c in verdict.checks] == ["rtt.p99 < 50ms", "sessions.dropped == 0"]
+    assert verdict.checks[0].source == "scenario"
+    assert not verdict.passed  # two targets dropped sessions
+    ignored = evaluate_gate(data, thresholds=["rtt.p99 < 50ms"], use_scenario_thresholds=False)
+    assert ignored.passed
+    bad = resultgen.make_result(thresholds=["rtt.p99 <<< 1"])
+    with pytest.raises(ThresholdError):
+        evaluate_gate(bad)
+
+
+def test_partial_and_saturated_runs_fail_unless_allowed(resultgen):
+    partial = resultgen.make_result(complete=False)
+    verdict = evaluate_gate(partial, thresholds=["rtt.p99 < 50ms"])
+    assert not verdict.passed
+    assert verdict.failed_checks[0].name == "run complete"
+    allowed = evaluate_gate(partial, thresholds=["rtt.p99 < 50ms"], allow_partial=True)
+    assert allowed.passed and "partial Result" in allowed.warnings[0]
+    saturated = resultgen.make_result(saturated=True)
+    verdict = evaluate_gate(saturated, thresholds=["rtt.p99 < 50ms"])
+    assert [c.name for c in verdict.failed_checks] == ["load generator not saturated"]
+    assert "event-loop lag" in verdict.failed_checks[0].observations[0].note
+    assert evaluate_gate(saturated, thresholds=["rtt.p99 < 50ms"], allow_saturated=True).passed
+
+
+def test_nothing_to_check_is_a_usage_error(result):
+    with pytest.raises(UsageError, match="nothing to check"):
+        evaluate_gate(result)
+    with pytest.raises(UsageError, match="needs --baseline"):
+        evaluate_gate(result, thresholds=["rtt.p99 < 1s"], max_regressions=["rtt.p99=10%"])
+
+
+def test_markdown_and_junit(result):
+    verdict = evaluate_gate(result, thresholds=["rtt.p99 < 4ms", "sessions.dropped < 50"])
+    markdown = to_markdown(verdict)
+    assert markdown.startswith("## ❌ wsbench gate failed: 1 of 2 checks failed")
+    assert "| ❌ | `rtt.p99 < 4ms` | threshold | nginx |" in markdown
+    junit = to_junit(verdict)
+    assert junit.count("<testcase ") == 2
+    assert 'tests="2" failures="1"' in junit
+    assert 'name="rtt.p99 &lt; 4ms"' in junit
+
+
+def test_gate_is_pure_and_light():
+    code = (
+        "import sys, wsbench.gate, wsbench.cli.gate; "
+        "bad = [m for m in ('matplotlib', 'jinja2', 'asyncio', 'socket', 'subprocess') if m in sys.modules]; "
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""

@@ -1,0 +1,188 @@
+"""Lab lifecycle: side by side, from another process, failures, pods, and nothing left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.lab.helpers import ask, listening_ports
+from wsbench.errors import LabError
+from wsbench.lab import Lab, LabOptions, get_spec
+from wsbench.lab.lab import get_spec as real_get_spec
+from wsbench.lab.probe import echo_once, open_session, whoami
+from wsbench.lab.procs import is_alive, session_members, with_argument
+
+needs = pytest.mark.skipif(
+    get_spec("nginx").locate() is None or get_spec("haproxy").locate() is None,
+    reason="needs nginx and haproxy (wsbench lab install)",
+)
+pytestmark = needs
+
+
+def processes_and_ports(lab: Lab) -> tuple[list[int], set[int]]:
+    state = lab.state
+    pids = [p.pid for p in state.proxies.values()] + [p.pid for p in state.pods]
+    ports = {p.port for p in state.proxies.values()} | {p.tls_port for p in state.proxies.values() if p.tls_port}
+    ports |= {p.port for p in state.pods}
+    return pids, ports
+
+
+def assert_nothing_left(pids: list[int], ports: set[int]) -> None:
+    assert not [pid for pid in pids if is_alive(pid) or session_members(pid)], pids
+    assert not ports & listening_ports(), ports & listening_ports()
+
+
+def test_two_labs_side_by_side_and_down_leaves_nothing(tmp_path):
+    options = LabOptions(proxies=("nginx", "haproxy"), tls=False, pods=2)
+    one = Lab.up(replace(options, name="one", state_dir=str(tmp_path / "one")))
+    try:
+        two = Lab.up(replace(options, name="two", state_dir=str(tmp_path / "two")))
+    except BaseException:
+        one.down()
+        raise
+    try:
+        assert not set(one.targets().values()) & set(two.targets().values())
+        for lab in (one, two):
+            for proxy in ("nginx", "haproxy"):
+                me, _ = asyncio.run(ask(lab, proxy))
+                assert me["pod"] in ("pod-0", "pod-1")
+    finally:
+        left = [processes_and_ports(one), processes_and_ports(two)]
+        one.down()
+        two.down()
+    for pids, ports in left:
+        assert_nothing_left(pids, ports)
+    assert not (tmp_path / "one" / "state.json").exists()
+
+
+def _wsbench(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    return subprocess.run([sys.executable, "-m", "wsbench", "lab", *args], capture_output=True,
+                          text=True, timeout=120, env=env, check=False)
+
+
+def test_cli_up_status_down_from_other_processes(tmp_path):
+    state_dir = str(tmp_path / "cli")
+    up = _wsbench("up", "--proxies", "nginx", "--pods", "2", "--state-dir", state_dir, "--json")
+    try:
+        assert up.returncode == 0, up.stderr
+        status = _wsbench("status", "--json", "--state-dir", state_dir)
+        assert status.returncode == 0, status.stderr
+        data = json.loads(status.stdout)
+        nginx = data["proxies"]["nginx"]
+        assert nginx["url"].startswith("ws://127.0.0.1:") and nginx["wss_url"].startswith("wss://")
+        assert nginx["profile"] == "shipped" and nginx["version"] != "unknown"
+        assert [p["name"] for p in data["pods"]] == ["pod-0", "pod-1", "alt-0"]
+        assert Path(data["ca_file"]).is_file()
+        lab = Lab.find(state_dir=state_dir)
+        assert lab is not None
+        me, _ = asyncio.run(ask(lab, "nginx", tls=True))
+        pids, ports = processes_and_ports(lab)
+    finally:
+        down = _wsbench("down", "--state-dir", state_dir)
+    assert down.returncode == 0, down.stderr
+    assert_nothing_left(pids, ports)
+    assert _wsbench("status", "--state-dir", state_dir).returncode == 3
+
+
+def test_failing_proxy_raises_lab_error_with_its_own_log(tmp_path, monkeypatch):
+    nginx = real_get_spec("nginx")
+    broken = replace(nginx, render=lambda config: {"nginx.conf": "daemon off;\nwsbench_broken_directive on;\n"})
+    monkeypatch.setattr("wsbench.lab.lab.get_spec", lambda name: broken if name == "nginx" else real_get_spec(name))
+    started = time.monotonic()
+    with pytest.raises(LabError) as caught:
+        Lab.up(LabOptions(proxies=("haproxy", "nginx"), tls=False, state_dir=str(tmp_path / "bad")))
+    assert time.monotonic() - started < 15  # the proxy's exit is seen, not a timeout
+    message = str(caught.value)
+    assert "nginx" in message and "exited" in message
+    assert 'unknown directive "wsbench_broken_directive"' in message  # nginx's own log line
+    assert not (tmp_path / "bad" / "state.json").exists()
+
+
+def test_interrupted_up_leaves_nothing(tmp_path):
+    """SIGINT while the lab comes up (Ctrl-C, an interrupted test): everything is stopped."""
+    state_dir = tmp_path / "interrupted"
+    code = (
+        "from wsbench.lab import Lab, LabOptions\n"
+        f"Lab.up(LabOptions(proxies=('nginx', 'haproxy', 'envoy'), state_dir={str(state_dir)!r}))\n"
+        "import time; time.sleep(60)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    seen_pids: set[int] = set()
+    seen_ports: set[int] = set()
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            try:
+                data = json.loads((state_dir / "state.json").read_text())
+            except (FileNotFoundError, json.JSONDecodeError):
+                time.sleep(0.02)
+                continue
+            seen_pids |= {p["pid"] for p in data["pods"]} | {p["pid"] for p in data["proxies"].values()}
+            seen_ports |= {p["port"] for p in data["pods"]} | {p["port"] for p in data["proxies"].values()}
+            if data["proxies"]:
+                break
+            time.sleep(0.02)
+        assert seen_pids, "the lab never started"
+        child.send_signal(signal.SIGINT)
+        assert child.wait(30) != 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert_nothing_left(sorted(seen_pids), seen_ports)
+    assert not with_argument(str(state_dir))  # also proxies started but not yet saved
+
+
+def test_pod_kill_drain_and_restart(tmp_path):
+    with Lab.up(LabOptions(proxies=("nginx",), tls=False, state_dir=str(tmp_path / "pods"))) as lab:
+
+        async def sessions_by_pod() -> dict[str, list]:
+            by_pod: dict[str, list] = {}
+            for _ in range(9):
+                ws = await open_session(lab.url("nginx"))
+                by_pod.setdefault((await whoami(ws))["pod"], []).append(ws)
+            return by_pod
+
+        async def closed_code(ws) -> int | None:
+            try:
+                await echo_once(ws, timeout=5)
+            except ConnectionClosed as exc:
+                return exc.rcvd.code if exc.rcvd else 1006
+            return None
+
+        async def scenario() -> None:
+            by_pod = await sessions_by_pod()
+            assert set(by_pod) == {"pod-0", "pod-1", "pod-2"}
+            old_pid = lab.pod("pod-1").pid
+            await asyncio.to_thread(lab.kill_pod, "pod-1")  # crash: SIGKILL
+            assert not is_alive(old_pid)
+            assert {await closed_code(ws) for ws in by_pod["pod-1"]} == {1006}
+            assert {await closed_code(ws) for ws in by_pod["pod-0"]} == {None}
+            for _ in range(6):  # ingress-nginx retries the next pod: new sessions still work
+                me, _ = await ask(lab, "nginx")
+                assert me["pod"] != "pod-1"
+            restarted = await asyncio.to_thread(lab.start_pod, "pod-1")
+            assert restarted.pid != old_pid and restarted.port == lab.pod("pod-1").port
+            await asyncio.to_thread(lab.stop_pod, "pod-0")  # SIGTERM: the pod drains with 1001
+            assert {await closed_code(ws) for ws in by_pod["pod-0"]} == {1001}
+            await asyncio.to_thread(lab.start_pod, "pod-0")
+            seen = {(await ask(lab, "nginx"))[0]["pod"] for _ in range(9)}
+            assert seen == {"pod-0", "pod-1", "pod-2"}
+            for sessions in by_pod.values():
+                for ws in sessions:
+                    await ws.close()
+
+        asyncio.run(scenario())
+        pids, ports = processes_and_ports(lab)
+    assert_nothing_left(pids, ports)

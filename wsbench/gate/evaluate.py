@@ -1,0 +1,165 @@
+"""``evaluate_gate``: thresholds, baseline regressions and run validity in one verdict. Pure.
+
+Takes Result dicts (already read from disk) and returns a :class:`GateVerdict`; the CLI
+and ``wsbench run --gate`` print and write it. Validity rules come first: an interrupted
+run (``complete: false``) or a saturated load generator measured something other than
+the scenario asked for, so each fails the gate unless explicitly allowed (then it is a
+warning).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from wsbench.errors import UsageError
+from wsbench.gate.expr import Threshold, parse_threshold
+from wsbench.gate.regression import (
+    DEFAULT_MAX_REGRESSIONS,
+    RegressionLimit,
+    evaluate_regression,
+    parse_max_regression,
+)
+from wsbench.gate.thresholds import evaluate_threshold
+from wsbench.gate.verdict import Check, GateVerdict, Observation
+from wsbench.report.stats import DEFAULT_RESAMPLES
+
+__all__ = ["evaluate_gate", "scenario_thresholds", "parse_thresholds"]
+
+
+def scenario_thresholds(result: Mapping[str, Any]) -> list[str]:
+    """The ``thresholds`` list of the Result's scenario (strings); [] when absent."""
+    scenario = result.get("scenario")
+    if not isinstance(scenario, Mapping):
+        return []
+    listed = scenario.get("thresholds") or []
+    if isinstance(listed, str):
+        listed = [listed]
+    if not isinstance(listed, list) or not all(isinstance(t, str) for t in listed):
+        raise UsageError("scenario.thresholds: must be a list of strings such as 'rtt.p99 < 50ms'")
+    return list(listed)
+
+
+def parse_thresholds(texts: Iterable[str]) -> list[Threshold]:
+    """Parse every threshold first, so a bad one stops the gate before anything is judged."""
+    return [parse_threshold(text) for text in texts]
+
+
+def _validity(
+    result: Mapping[str, Any], *, allow_partial: bool, allow_saturated: bool
+) -> tuple[list[Check], list[str]]:
+    checks: list[Check] = []
+    warnings: list[str] = []
+    run = str(result.get("run_id", "run"))
+    incomplete = [
+        name
+        for name, target in result.get("targets", {}).items()
+        if isinstance(target, Mapping) and target.get("complete") is False
+    ]
+    if result.get("complete") is False or incomplete:
+        detail = "the run was interrupted (complete: false)"
+        if incomplete and result.get("complete") is not False:
+            detail = f"incomplete targets: {', '.join(incomplete)}"
+        if allow_partial:
+            warnings.append(f"partial Result: {detail}; judged on what was measured")
+        else:
+            checks.append(
+                Check(
+                    "run complete",
+                    "validity",
+                    (Observation(run, run, "incomplete", "complete", False, f"{detail} (allow with --allow-partial)"),),
+                    "validity",
+                )
+            )
+    generator = result.get("generator")
+    if isinstance(generator, Mapping) and generator.get("saturated"):
+        reasons = generator.get("saturation_reasons") or []
+        detail = "; ".join(str(r) for r in reasons) or "the load generator was saturated"
+        if allow_saturated:
+            warnings.append(f"load generator saturated: {detail}")
+        else:
+            checks.append(
+                Check(
+                    "load generator not saturated",
+                    "validity",
+                    (
+                        Observation(
+                            run, run, "saturated", "not saturated", False,
+                            f"{detail}: the numbers measure wsbench, not the target "
+                            "(allow with --allow-saturated)",
+                        ),
+                    ),
+                    "validity",
+                )
+            )
+    return checks, warnings
+
+
+def evaluate_gate(
+    result: Mapping[str, Any],
+    *,
+    thresholds: Sequence[str] = (),
+    baseline: Mapping[str, Any] | None = None,
+    max_regressions: Sequence[str] = (),
+    targets: Sequence[str] | None = None,
+    use_scenario_thresholds: bool = True,
+    allow_partial: bool = False,
+    allow_saturated: bool = False,
+    resamples: int = DEFAULT_RESAMPLES,
+) -> GateVerdict:
+    """Judge ``result``.
+
+    ``thresholds`` are expressions (see :mod:`wsbench.gate.expr`), checked after the
+    scenario's own ``thresholds`` unless ``use_scenario_thresholds`` is false.
+    ``max_regressions`` (``"rtt.p99=10%"``) need ``baseline``; with a baseline and none
+    given, :data:`DEFAULT_MAX_REGRESSIONS` apply. ``targets`` limits unscoped checks to
+    those targets (default: all). Raises :class:`UsageError` for malformed input and when
+    there is nothing to check.
+    """
+    known = list(result.get("targets", {}))
+    if targets:
+        unknown = [t for t in targets if t not in known]
+        if unknown:
+            raise UsageError(
+                f"--target {unknown[0]!r}: no such target in the Result (targets: {', '.join(known) or 'none'})"
+            )
+        chosen = list(dict.fromkeys(targets))
+    else:
+        chosen = known
+    sourced: list[tuple[str, str]] = []
+    if use_scenario_thresholds:
+        sourced += [(text, "scenario") for text in scenario_thresholds(result)]
+    sourced += [(text, "--threshold") for text in thresholds]
+    parsed: list[tuple[Threshold, str]] = []
+    seen: set[str] = set()
+    for text, source in sourced:
+        if text.strip() not in seen:
+            seen.add(text.strip())
+            parsed.append((parse_threshold(text), source))
+    if max_regressions and baseline is None:
+        raise UsageError("--max-regression needs --baseline")
+    limits: list[RegressionLimit] = []
+    if baseline is not None:
+        limits = [parse_max_regression(t) for t in (max_regressions or DEFAULT_MAX_REGRESSIONS)]
+    if not parsed and not limits:
+        raise UsageError(
+            "nothing to check: give --threshold, --baseline, or thresholds in the scenario"
+        )
+    checks, warnings = _validity(result, allow_partial=allow_partial, allow_saturated=allow_saturated)
+    for threshold, source in parsed:
+        checks.append(evaluate_threshold(result, threshold, targets=chosen, source=source))
+    if baseline is not None:
+        for limit in limits:
+            checks.append(
+                evaluate_regression(result, baseline, limit, targets=chosen, resamples=resamples)
+            )
+        if not max_regressions:
+            warnings.append(
+                f"baseline given without --max-regression: using {', '.join(DEFAULT_MAX_REGRESSIONS)}"
+            )
+    return GateVerdict(
+        run_id=str(result.get("run_id", "")),
+        checks=tuple(checks),
+        warnings=tuple(warnings),
+        baseline_run_id=str(baseline.get("run_id", "")) if baseline is not None else None,
+    )

@@ -1,0 +1,45 @@
+"""The lab: real ingress proxies, configured as their Kubernetes controllers ship them,
+in front of ``wsbench serve`` pods, all on loopback.
+
+    from wsbench.lab import Lab, LabOptions
+    with Lab.up(LabOptions(proxies=("nginx", "envoy"))) as lab:
+        lab.targets()   # {"nginx": "ws://127.0.0.1:PORT/", "envoy": ...}
+"""
+
+from __future__ import annotations
+
+from wsbench.lab.lab import Lab, LabOptions, missing_proxies, proxy_config
+from wsbench.lab.model import (
+    AFFINITY_COOKIE,
+    ALT_HOST,
+    ALT_PATH,
+    PROFILES,
+    STICKY_PATH,
+    Backend,
+    LabState,
+    PodInfo,
+    ProxyConfig,
+    ProxyInfo,
+)
+from wsbench.lab.proxies import MUST_WORK, PROXIES, ProxySpec, get_spec
+
+__all__ = [
+    "Lab",
+    "LabOptions",
+    "LabState",
+    "ProxyInfo",
+    "PodInfo",
+    "ProxyConfig",
+    "Backend",
+    "ProxySpec",
+    "PROXIES",
+    "MUST_WORK",
+    "PROFILES",
+    "ALT_HOST",
+    "ALT_PATH",
+    "STICKY_PATH",
+    "AFFINITY_COOKIE",
+    "get_spec",
+    "missing_proxies",
+    "proxy_config",
+]

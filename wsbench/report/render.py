@@ -1,0 +1,132 @@
+"""Render the single-run HTML report from a Result ``dict``.
+
+One self-contained file: plots are inline SVG, CSS and the table-sorting script are inline,
+nothing is fetched (the page opens from ``file://`` with no network).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from wsbench import __version__
+from wsbench.gate.verdict import GateVerdict
+from wsbench.report import model, plots
+from wsbench.report.distribution import Distribution, HdrDecodeError, distribution_of
+
+__all__ = ["render_report", "report_html", "environment", "write_html"]
+
+
+def environment() -> jinja2.Environment:
+    """The template environment (package templates, HTML autoescaping, strict undefined)."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("wsbench.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _distributions(result: Mapping[str, Any], path: Sequence[str], notes: list[str]) -> dict[str, Distribution]:
+    out: dict[str, Distribution] = {}
+    for name, target in model.section(result, "targets").items():
+        node: Any = target
+        for key in path:
+            node = node.get(key) if isinstance(node, Mapping) else None
+        try:
+            dist = distribution_of(node)
+        except HdrDecodeError as exc:
+            notes.append(f"{name}: {'.'.join(path)} histogram unreadable ({exc})")
+            continue
+        if dist is not None and dist.total:
+            out[str(name)] = dist
+    return out
+
+
+def report_html(
+    result: Mapping[str, Any],
+    *,
+    verdict: GateVerdict | None = None,
+    conformance: Sequence[tuple[str, Mapping[str, Any]]] = (),
+    source: str = "",
+) -> str:
+    """The report page as a string."""
+    notes: list[str] = []
+    targets = model.section(result, "targets")
+    rtt = _distributions(result, ("rtt",), notes)
+    timelines = {str(n): model.section(t, "timeline") for n, t in targets.items()}
+    has_timeline = any(t.get("t_s") for t in timelines.values())
+    phases = {
+        str(n): {p: model.summary_value(model.section(t, "upgrade").get(p), "p50") or 0.0 for p in plots.PHASE_COLOURS}
+        for n, t in targets.items()
+    }
+    has_phases = any(any(v.values()) for v in phases.values())
+    conformance_tables = model.conformance_tables(conformance)
+    scenario = result.get("scenario")
+    context = {
+        "title": f"wsbench report · {result.get('run_id', 'run')}",
+        "result": result,
+        "run_id": result.get("run_id", "–"),
+        "started_at": result.get("started_at", "–"),
+        "duration_s": result.get("duration_s"),
+        "complete": result.get("complete", True) is not False,
+        "scenario_name": scenario.get("name", "") if isinstance(scenario, Mapping) else "",
+        "banners": model.banners(result, verdict),
+        "cards": model.cards(result, verdict),
+        "verdict": verdict,
+        "notes": notes,
+        "rtt_table": model.histogram_table([(str(n), t.get("rtt")) for n, t in targets.items()], caption="Message round-trip time"),
+        "spectrum_svg": plots.spectrum_svg(rtt) if rtt else None,
+        "cdf_svg": plots.cdf_svg(rtt) if rtt else None,
+        "upgrade_table": model.upgrade_table(result),
+        "phases_svg": plots.upgrade_phases_svg(phases) if has_phases else None,
+        "timeline_svg": plots.timeline_svg(timelines, model.disruption_marks(result)) if has_timeline else None,
+        "closes_table": model.count_table(result, ("closes", "by_code"), first="close code", caption="Closes by code", order=("1000", "1001", "1006")),
+        "sides_table": model.count_table(result, ("closes", "by_side"), first="closed by", caption="Closes by side", order=("client", "server", "abnormal")),
+        "failures_table": model.count_table(result, ("upgrade_failures",), first="upgrade failure", caption="Failed upgrades by status or error"),
+        "disruption_table": model.disruption_table(result),
+        "conformance": conformance_tables,
+        "conformance_labels": [label for label, _ in conformance],
+        "generator_table": model.generator_table(result),
+        "fingerprint": model.scenario_fingerprint(result),
+        "scenario_json": json.dumps(scenario, indent=2, sort_keys=True, default=str) if scenario is not None else None,
+        "versions": model.versions(result),
+        "lab": model.section(result, "lab"),
+        "source": source,
+        "generated_by": f"wsbench {__version__}",
+        "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "schema": result.get("schema", ""),
+    }
+    return environment().get_template("report.html.j2").render(context)
+
+
+def write_html(out_path: str | Path, html: str) -> Path:
+    """Write a page atomically (a reader never sees half a report)."""
+    path = Path(out_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(html, encoding="utf-8")
+    partial.replace(path)
+    return path
+
+
+def render_report(
+    result: Mapping[str, Any],
+    out_path: str | Path,
+    *,
+    verdict: GateVerdict | None = None,
+    conformance: Sequence[tuple[str, Mapping[str, Any]]] = (),
+    source: str = "",
+) -> Path:
+    """Write the report of ``result`` to ``out_path``; return the path.
+
+    ``verdict`` (a gate verdict) adds pass/fail to the cards and a banner when it failed;
+    ``conformance`` is ``(label, conform@1 dict)`` pairs for the conformance matrix.
+    """
+    return write_html(out_path, report_html(result, verdict=verdict, conformance=conformance, source=source))
