@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench venv clean
+.PHONY: demo test ci-gate bench venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ test: venv
 	./scripts/test-setup
 	$(BIN)/ruff check wsbench tests bench
 	$(BIN)/pytest -q
+
+## ci-gate: the project's own performance gate: a short run through the lab's nginx vs. a committed baseline
+ci-gate: venv
+	$(BIN)/wsbench run scenarios/ci-gate.yaml --lab nginx --out reports/ci --gate \
+	  --baseline baselines/lab-nginx.json --max-regression rtt.p99=100% \
+	  --max-regression upgrade.total.p99=200% --junit reports/ci/gate-junit.xml
 
 bench: venv
 	$(BIN)/python bench/bench_engine.py
