@@ -111,10 +111,23 @@ def generator_health(shards_per_target: Sequence[Sequence[dict[str, Any]]], proc
     lag = Histogram()
     cpu_max = 0.0
     busy_workers = 0
+    workers = []
     for shards in shards_per_target:
         for shard in shards:
-            lag.merge(Histogram.decode(shard["loop_lag"]))
+            worker_lag = Histogram.decode(shard["loop_lag"])
+            lag.merge(worker_lag)
             cpu = shard.get("cpu_percent", [])
+            workers.append(
+                {
+                    "target": shard.get("target"),
+                    "worker": shard.get("worker"),
+                    "pid": shard.get("pid"),
+                    "cpu_percent_max": max(cpu, default=0.0),
+                    "loop_lag_ms_p99": round(worker_lag.value_at_percentile(99.0) / 1000.0, 3)
+                    if worker_lag.count
+                    else 0.0,
+                }
+            )
             if cpu:
                 cpu_max = max(cpu_max, max(cpu))
                 high = sum(1 for c in cpu if c >= SATURATION_CPU_PERCENT)
@@ -134,4 +147,5 @@ def generator_health(shards_per_target: Sequence[Sequence[dict[str, Any]]], proc
         "loop_lag_ms_p99": round(lag_p99, 3),
         "saturated": bool(reasons),
         "saturation_reasons": reasons,
+        "workers": workers,
     }

@@ -265,7 +265,12 @@ def describe_frame(frame: Frame, *, preview: int = 32) -> str:
     if frame.masked:
         flags += " masked"
     length = len(frame.payload) if frame.length is None else frame.length
-    head = frame.payload[:preview]
-    shown = repr(head)[2:-1] if head.isascii() else head.hex()
-    more = "…" if len(frame.payload) > preview else ""
-    return f"{name} {flags} len={length} {shown}{more}".rstrip()
+    payload = frame.payload
+    prefix = ""
+    if frame.opcode == Opcode.CLOSE and len(payload) >= 2:
+        prefix = f"code={struct.unpack('!H', payload[:2])[0]} "
+        payload = payload[2:]
+    head = payload[:preview]
+    shown = repr(head)[2:-1] if head.isascii() else "0x" + head.hex()
+    more = "…" if len(payload) > preview else ""
+    return f"{name} {flags} len={length} {prefix}{shown}{more}".rstrip()

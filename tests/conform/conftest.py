@@ -1,0 +1,100 @@
+"""Fixtures: third-party echo servers as real processes on 127.0.0.1, stopped by PID.
+
+Each server script prints ``LISTENING <port>`` once its socket is bound; reading
+that line is the synchronisation (no sleeps). Every process is terminated (then
+killed) by its own PID when the fixture ends, also when a test failed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+SERVERS = Path(__file__).resolve().parents[1] / "servers"
+NODE_DIR = SERVERS / "node"
+#: every bound on waiting in these tests is a multiple of this (slow machines: raise it)
+UNIT = float(os.environ.get("WSBENCH_TEST_TIMEOUT_UNIT", "1.0"))
+
+
+def server_command(name: str) -> list[str]:
+    """The command line of a test server; skips with the reason when it cannot run here."""
+    python = [sys.executable]
+    if name == "websockets":
+        return [*python, str(SERVERS / "websockets_echo.py")]
+    if name == "bad":
+        return [*python, str(SERVERS / "bad_echo.py")]
+    if name == "aiohttp":
+        pytest.importorskip("aiohttp", reason="aiohttp is not installed (pip install aiohttp)")
+        return [*python, str(SERVERS / "aiohttp_echo.py")]
+    if name == "tornado":
+        pytest.importorskip("tornado", reason="tornado is not installed (pip install tornado)")
+        return [*python, str(SERVERS / "tornado_echo.py")]
+    if name == "node-ws":
+        node = shutil.which("node")
+        if node is None:
+            pytest.skip("node is not installed: the Node `ws` server cannot run")
+        if not (NODE_DIR / "node_modules" / "ws").is_dir():
+            pytest.skip("npm package ws is missing: run `npm ci --prefix tests/servers/node`")
+        return [node, str(NODE_DIR / "echo.js")]
+    raise ValueError(name)
+
+
+def start_server(command: list[str], log: Path) -> tuple[subprocess.Popen[str], str]:
+    errors = log.open("w")
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True,
+                            stdin=subprocess.DEVNULL)
+    errors.close()
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # blocks until the server is bound, or EOF if it died
+    if not line.startswith("LISTENING "):
+        stop(proc)
+        raise RuntimeError(f"{command} did not start: {line!r}\n{log.read_text()[-2000:]}")
+    return proc, f"ws://127.0.0.1:{int(line.split()[1])}/"
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5 * UNIT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def unit() -> float:
+    """The time unit (s) every bound in these tests is a multiple of."""
+    return UNIT
+
+
+@pytest.fixture(scope="module")
+def echo_server(request: pytest.FixtureRequest,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of the server named by ``request.param`` (indirect parametrisation)."""
+    name = request.param
+    command = server_command(name)
+    log = tmp_path_factory.mktemp(f"server-{name}") / "stderr.log"
+    proc, url = start_server(command, log)
+    try:
+        yield url
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="module")
+def websockets_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    log = tmp_path_factory.mktemp("server-websockets") / "stderr.log"
+    proc, url = start_server(server_command("websockets"), log)
+    try:
+        yield url
+    finally:
+        stop(proc)

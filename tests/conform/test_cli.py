@@ -1,0 +1,83 @@
+"""``wsbench conform`` end to end against a real websockets echo server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from wsbench.cli import main
+
+
+def run_cli(args: list[str]) -> int:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["conform", *args])
+    return int(exit_info.value.code or 0)
+
+
+def test_run_writes_json_and_junit(websockets_server: str, tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    junit = tmp_path / "conform.xml"
+    code = run_cli([websockets_server, "--cases", "1.*,7.1.*", "--exclude", "1.2.*",
+                    "--out", str(tmp_path / "out"), "--junit", str(junit)])
+    assert code == 0  # the suite ran, even with a FAILED case (7.1.5) and without --strict
+    table = capsys.readouterr().out
+    assert "1 Framing" in table and "7 Close Handling" in table and "7.1.5" in table
+
+    doc = json.loads((tmp_path / "out" / "conform.json").read_text())
+    assert doc["schema"] == "wsbench/conform@1" and doc["complete"] is True
+    assert doc["url"] == websockets_server
+    assert list(doc["cases"])[:2] == ["1.1.1", "1.1.2"] and len(doc["cases"]) == 14
+    case = doc["cases"]["1.1.7"]
+    assert {"group", "description", "verdict", "close", "reason", "wire_log"} <= set(case)
+    assert case["verdict"] == "OK" and case["close"] == "OK" and case["group"] == "Framing"
+    assert any("HTTP 101" in line for line in case["wire_log"])
+    assert doc["summary"]["failed"] == ["7.1.5"]
+    assert doc["summary"]["groups"]["1"]["OK"] == 8
+
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None and suite.get("tests") == "14" and suite.get("failures") == "1"
+    failures = [tc.get("name") for tc in suite.iter("testcase") if tc.find("failure") is not None]
+    assert len(failures) == 1 and failures[0].startswith("7.1.5 ")
+
+
+def test_strict_exits_1_on_failed(websockets_server: str) -> None:
+    assert run_cli([websockets_server, "--cases", "7.1.5", "--strict"]) == 1
+    assert run_cli([websockets_server, "--cases", "7.1.1", "--strict"]) == 0
+
+
+def test_wire_log_keeps_head_and_tail(websockets_server: str, tmp_path: Path) -> None:
+    # 9.3.1 at 1/20 scale: ~3300 frames of 64 bytes; the log keeps the first and last lines
+    assert run_cli([websockets_server, "--cases", "9.3.1", "--scale-9", "0.05",
+                    "--out", str(tmp_path)]) == 0
+    case = json.loads((tmp_path / "conform.json").read_text())["cases"]["9.3.1"]
+    assert case["verdict"] == "OK"
+    log = case["wire_log"]
+    assert len(log) == 41 and "lines not kept" in log[20]
+    assert "HTTP upgrade" in log[0] and "EOF" in log[-1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["http://127.0.0.1:1/"], "must start with ws://"),
+        (["ws://127.0.0.1:1/"], "no WebSocket at ws://127.0.0.1:1/"),
+        (["{url}", "--cases", "11.*"], "matches no case"),
+        (["{url}", "--timeout", "0"], "--timeout"),
+        (["{url}", "--scale-9", "-1"], "--scale-9"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(websockets_server: str, args: list[str], message: str,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    code = run_cli([a.format(url=websockets_server) for a in args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_list(websockets_server: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli([websockets_server, "--list", "--cases", "2.*"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 11 and lines[0].startswith("2.1 ")
