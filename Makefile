@@ -19,7 +19,7 @@ demo: venv
 ## test: install everything the tests need (Python packages; as root also the lab's proxies and chromium), then pytest
 test: venv
 	./scripts/test-setup
-	$(BIN)/ruff check wsbench tests bench
+	$(BIN)/ruff check wsbench tests bench scenarios
 	$(BIN)/pytest -q
 
 ## ci-gate: the project's own performance gate: a short run through the lab's nginx vs. a committed baseline

@@ -10,7 +10,16 @@ import pytest
 import wsbench
 
 PACKAGE = Path(wsbench.__file__).resolve().parent
-PURE = ["protocol", "metrics", "shapes.py", "scenario.py", "gate"]
+PURE = [
+    "protocol",
+    "metrics",
+    "shapes.py",
+    "scenario.py",
+    "gate",
+    "conform/model.py",
+    "conform/cases",
+    "conform/judge.py",
+]
 IO_MODULES = {"asyncio", "socket", "subprocess", "selectors", "ssl", "multiprocessing", "uvloop", "picows"}
 LOCUST_MODULES = {"locust", "gevent"}
 
