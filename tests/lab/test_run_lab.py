@@ -1,0 +1,55 @@
+"""``wsbench run --lab``: the same load through each proxy, one Result, nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from wsbench.cli import cli
+from wsbench.lab import missing_proxies
+
+PROXIES = ("nginx", "haproxy")
+
+
+@pytest.mark.skipif(bool(missing_proxies(PROXIES)), reason="; ".join(missing_proxies(PROXIES).values()))
+def test_run_through_two_lab_proxies_writes_one_comparative_result(tmp_path):
+    import psutil
+
+    before = {p.pid for p in psutil.process_iter()}
+    result = CliRunner().invoke(
+        cli,
+        ["run", "--lab", ",".join(PROXIES), "--sessions", "6", "--messages", "3", "--mode", "closed",
+         "--processes", "1", "--out", str(tmp_path), "-q"],
+    )
+    assert result.exit_code == 0, result.output
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    data = json.loads((run_dir / "result.json").read_text())
+    assert list(data["targets"]) == list(PROXIES)
+    for target in data["targets"].values():
+        assert target["sessions"]["opened"] == 6
+        assert target["messages"]["received"] == 18
+    assert set(data["lab"]["proxies"]) == set(PROXIES)
+    assert all(p["version"] for p in data["lab"]["proxies"].values())
+    assert data["lab"]["profile"] == "shipped"
+    # the lab started for the run is gone with it
+    leftovers = [p for p in psutil.process_iter(["pid", "name", "cmdline"])
+                 if p.pid not in before and p.info["name"] in ("nginx", "haproxy")]
+    assert not leftovers, leftovers
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--lab", "nginx", "--url", "ws://127.0.0.1:9/"], "lab: give either --lab or targets (--url/--target), not both"),
+        (["--lab", "nginx,squid"], "lab: unknown proxy 'squid' (known: "),
+    ],
+)
+def test_bad_lab_input_is_one_line_and_exit_2(args, line, tmp_path):
+    process = subprocess.run([sys.executable, "-m", "wsbench", "run", *args, "--out", str(tmp_path)],
+                             capture_output=True, text=True, timeout=30)
+    assert process.returncode == 2
+    assert process.stderr.startswith(f"wsbench: error: {line}") and process.stderr.count("\n") == 1
