@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import subprocess
 import time
 from collections import Counter
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 
-from wsbench.lab import AFFINITY_COOKIE, Lab
+from wsbench.lab import AFFINITY_COOKIE, Lab, LabNet
 from wsbench.lab.probe import echo_once, open_session, whoami
 
 #: scale every timeout on slow machines
@@ -75,3 +78,36 @@ def listening_ports() -> set[int]:
             if fields[3] == "0A":
                 ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
+
+
+def _ip_lines(*args: str) -> list[str]:
+    done = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30, check=False)
+    return done.stdout.splitlines()
+
+
+def net_leftovers(net: LabNet | None) -> list[str]:
+    """What of a ``--netns`` lab's network still exists: namespaces, veths, its route."""
+    if net is None:
+        return []
+    namespaces = {line.split()[0] for line in _ip_lines("netns", "list") if line.strip()}
+    left = [f"namespace {pod.netns}" for pod in net.pods if pod.netns in namespaces]
+    left += [f"veth {pod.host_if}" for pod in net.pods if Path(f"/sys/class/net/{pod.host_if}").exists()]
+    block = IPv4Network(net.block)
+    for line in _ip_lines("-4", "-o", "addr", "show"):
+        words = line.split()
+        if "inet" in words and IPv4Interface(words[words.index("inet") + 1]).ip in block:
+            left.append(f"address {words[words.index('inet') + 1]} on {words[1]}")
+    if any(line.split()[:2] == ["unreachable", net.block] for line in _ip_lines("-4", "-o", "route", "show", "table", "all")):
+        left.append(f"route unreachable {net.block}")
+    return left
+
+
+def tcp_listeners(pid: int) -> set[tuple[str, int]]:
+    """(address, port) of IPv4 TCP listeners in the network namespace of ``pid``."""
+    found = set()
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A":
+            address, port = fields[1].split(":")
+            found.add((str(IPv4Address(socket.ntohl(int(address, 16)))), int(port, 16)))
+    return found

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.lab.helpers import ask, listening_ports
+from tests.lab.helpers import ask, listening_ports, net_leftovers
 from wsbench.errors import LabError
-from wsbench.lab import Lab, LabOptions, get_spec
+from wsbench.lab import Lab, LabNet, LabOptions, get_spec, netns
 from wsbench.lab.lab import get_spec as real_get_spec
 from wsbench.lab.probe import echo_once, open_session, whoami
 from wsbench.lab.procs import is_alive, session_members, with_argument
@@ -27,6 +27,14 @@ needs = pytest.mark.skipif(
     reason="needs nginx and haproxy (wsbench lab install)",
 )
 pytestmark = needs
+#: run a test also with every pod in its own network namespace (``--netns``, root only)
+with_netns = pytest.mark.parametrize(
+    "use_netns",
+    [
+        pytest.param(False, id="loopback"),
+        pytest.param(True, id="netns", marks=pytest.mark.skipif(os.geteuid() != 0, reason="--netns needs root")),
+    ],
+)
 
 
 def processes_and_ports(lab: Lab) -> tuple[list[int], set[int]]:
@@ -95,31 +103,41 @@ def test_cli_up_status_down_from_other_processes(tmp_path):
     assert _wsbench("status", "--state-dir", state_dir).returncode == 3
 
 
-def test_failing_proxy_raises_lab_error_with_its_own_log(tmp_path, monkeypatch):
+@with_netns
+def test_failing_proxy_raises_lab_error_with_its_own_log(tmp_path, monkeypatch, use_netns):
     nginx = real_get_spec("nginx")
     broken = replace(nginx, render=lambda config: {"nginx.conf": "daemon off;\nwsbench_broken_directive on;\n"})
     monkeypatch.setattr("wsbench.lab.lab.get_spec", lambda name: broken if name == "nginx" else real_get_spec(name))
+    plans: list[LabNet] = []
+    real_plan = netns.plan
+    monkeypatch.setattr("wsbench.lab.netns.plan", lambda *args: plans.append(real_plan(*args)) or plans[-1])
     started = time.monotonic()
     with pytest.raises(LabError) as caught:
-        Lab.up(LabOptions(proxies=("haproxy", "nginx"), tls=False, state_dir=str(tmp_path / "bad")))
+        Lab.up(LabOptions(proxies=("haproxy", "nginx"), tls=False, state_dir=str(tmp_path / "bad"), netns=use_netns))
     assert time.monotonic() - started < 15  # the proxy's exit is seen, not a timeout
     message = str(caught.value)
     assert "nginx" in message and "exited" in message
     assert 'unknown directive "wsbench_broken_directive"' in message  # nginx's own log line
     assert not (tmp_path / "bad" / "state.json").exists()
+    assert len(plans) == int(use_netns)
+    for plan in plans:  # the pods' namespaces, veths and route are gone too
+        assert net_leftovers(plan) == []
 
 
-def test_interrupted_up_leaves_nothing(tmp_path):
-    """SIGINT while the lab comes up (Ctrl-C, an interrupted test): everything is stopped."""
+@with_netns
+def test_interrupted_up_leaves_nothing(tmp_path, use_netns):
+    """SIGINT while the lab comes up (Ctrl-C, an interrupted test): everything is stopped,
+    with ``--netns`` also the pods' namespaces, veths and route."""
     state_dir = tmp_path / "interrupted"
     code = (
         "from wsbench.lab import Lab, LabOptions\n"
-        f"Lab.up(LabOptions(proxies=('nginx', 'haproxy', 'envoy'), state_dir={str(state_dir)!r}))\n"
+        f"Lab.up(LabOptions(proxies=('nginx', 'haproxy', 'envoy'), state_dir={str(state_dir)!r}, netns={use_netns}))\n"
         "import time; time.sleep(60)\n"
     )
     child = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     seen_pids: set[int] = set()
     seen_ports: set[int] = set()
+    seen_net: LabNet | None = None
     deadline = time.monotonic() + 30
     try:
         while time.monotonic() < deadline:
@@ -128,6 +146,8 @@ def test_interrupted_up_leaves_nothing(tmp_path):
             except (FileNotFoundError, json.JSONDecodeError):
                 time.sleep(0.02)
                 continue
+            if data.get("net"):
+                seen_net = LabNet.from_json(data["net"])
             seen_pids |= {p["pid"] for p in data["pods"]} | {p["pid"] for p in data["proxies"].values()}
             seen_ports |= {p["port"] for p in data["pods"]} | {p["port"] for p in data["proxies"].values()}
             if data["proxies"]:
@@ -142,6 +162,8 @@ def test_interrupted_up_leaves_nothing(tmp_path):
             child.wait()
     assert_nothing_left(sorted(seen_pids), seen_ports)
     assert not with_argument(str(state_dir))  # also proxies started but not yet saved
+    assert (seen_net is not None) == use_netns
+    assert net_leftovers(seen_net) == []
 
 
 def test_pod_kill_drain_and_restart(tmp_path):

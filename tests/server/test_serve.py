@@ -99,6 +99,7 @@ def test_whoami_describes_pod_session_and_upgrade_request(echo_server):
             assert first["pid"] == server.pid
             assert first["session"] == 1
             assert first["peer"] == "{}:{}".format(*ws.local_address)
+            assert first["local"] == "{}:{}".format(*ws.remote_address)
             assert first["path"] == "/chat/room?x=1"
             assert first["headers"]["Host"] == f"127.0.0.1:{server.port}"
             assert first["headers"]["X-Forwarded-For"] == "10.1.2.3"

@@ -30,7 +30,8 @@ _state_dir = click.option("--state-dir", default=None, help="Folder of the lab's
 @click.group()
 def lab() -> None:
     """Real ingress proxies (nginx, HAProxy, Envoy, ...) configured as their Kubernetes
-    controllers ship them, in front of wsbench serve pods, all on loopback."""
+    controllers ship them, in front of wsbench serve pods, on loopback (or, with
+    --netns, each pod in its own network namespace)."""
 
 
 @lab.command()
@@ -39,17 +40,21 @@ def lab() -> None:
 @click.option("--profile", type=click.Choice(PROFILES), default="shipped", show_default=True)
 @click.option("--tls/--no-tls", default=True, show_default=True, help="Also serve wss:// with a lab CA.")
 @click.option("--idle-timeout", type=float, default=None, help="Override every proxy's idle timeout (s).")
+@click.option(
+    "--netns", is_flag=True,
+    help="Each pod in its own network namespace on a veth pair (10.x addresses), so it can be cut off (root).",
+)
 @_name
 @_state_dir
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def up(
-    proxies: str, pods: int, profile: str, tls: bool, idle_timeout: float | None, name: str,
+    proxies: str, pods: int, profile: str, tls: bool, idle_timeout: float | None, netns: bool, name: str,
     state_dir: str | None, as_json: bool,
 ) -> None:
     """Start the lab and return once every proxy upgrades and echoes."""
     options = LabOptions(
         proxies=_proxy_list(proxies), pods=pods, profile=profile, tls=tls,
-        idle_timeout_s=idle_timeout, name=name, state_dir=state_dir,
+        idle_timeout_s=idle_timeout, name=name, state_dir=state_dir, netns=netns,
     )
     running = Lab.up(options)
     _print_status(running, as_json)
@@ -121,6 +126,7 @@ def _print_status(running: Lab, as_json: bool) -> None:
         title = get_spec(name).title
         click.echo(f"  {title:<22} {info.version:<8} pid {info.pid:<7} {info.url}  {info.wss_url or ''}")
     for pod in state.pods:
-        click.echo(f"  pod {pod.name:<18} pid {pod.pid:<7} {pod.url}")
+        where = f"  (netns {pod.netns})" if pod.netns else ""
+        click.echo(f"  pod {pod.name:<18} pid {pod.pid:<7} {pod.url}{where}")
     if state.ca_file:
         click.echo(f"  CA: {state.ca_file}")

@@ -1,5 +1,6 @@
 """The lab: real ingress proxies, configured as their Kubernetes controllers ship them,
-in front of ``wsbench serve`` pods, all on loopback.
+in front of ``wsbench serve`` pods, all on loopback (or, with ``netns``, each pod in its
+own network namespace on a veth pair, so it can be cut off the network).
 
     from wsbench.lab import Lab, LabOptions
     with Lab.up(LabOptions(proxies=("nginx", "envoy"))) as lab:
@@ -16,8 +17,10 @@ from wsbench.lab.model import (
     PROFILES,
     STICKY_PATH,
     Backend,
+    LabNet,
     LabState,
     PodInfo,
+    PodNet,
     ProxyConfig,
     ProxyInfo,
 )
@@ -27,8 +30,10 @@ __all__ = [
     "Lab",
     "LabOptions",
     "LabState",
+    "LabNet",
     "ProxyInfo",
     "PodInfo",
+    "PodNet",
     "ProxyConfig",
     "Backend",
     "ProxySpec",

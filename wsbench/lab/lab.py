@@ -5,8 +5,14 @@
         lab.restart_pod("pod-1")
         lab.reload("nginx")
 
+    with Lab.up(LabOptions(proxies=("nginx",), netns=True)) as lab:   # root
+        lab.cut_pod("pod-1")     # its veth goes down: unreachable from the proxies
+        lab.restore_pod("pod-1")
+
 Every process runs in its own session with its real pid, recorded in the state file
-so ``Lab.find()`` / ``wsbench lab down`` work from another process.
+so ``Lab.find()`` / ``wsbench lab down`` work from another process. With ``netns`` each
+pod runs in its own network namespace, reached over a veth pair; the namespaces, veths
+and the lab's route are recorded in the state file before they exist.
 """
 
 from __future__ import annotations
@@ -28,9 +34,9 @@ from types import TracebackType
 from typing import Any
 
 from wsbench.errors import LabError, UsageError
-from wsbench.lab import procs
+from wsbench.lab import netns, procs
 from wsbench.lab.ca import make_certificates
-from wsbench.lab.model import PROFILES, Backend, LabState, PodInfo, ProxyConfig, ProxyInfo
+from wsbench.lab.model import PROFILES, Backend, LabState, PodInfo, PodNet, ProxyConfig, ProxyInfo
 from wsbench.lab.pods import pod_names, start_pod, start_pods
 from wsbench.lab.ports import free_ports
 from wsbench.lab.probe import ProbeFailed, wait_ready
@@ -62,6 +68,9 @@ class LabOptions:
     listen_host: str = "127.0.0.1"
     #: Traffic Server treats a parent on 127.0.0.1 as itself, so pods use another address
     pod_host: str = "127.0.0.2"
+    #: each pod in its own network namespace, on its own address of a veth pair (root only);
+    #: then ``pod_host`` is unused and ``Lab.cut_pod`` / ``restore_pod`` work
+    netns: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "proxies", tuple(self.proxies))
@@ -174,6 +183,8 @@ class Lab:
         Raises LabError (with the failing proxy's own log lines) and leaves nothing running.
         """
         options = options or LabOptions()
+        if options.netns:
+            netns.require_root()
         missing = missing_proxies(options.proxies)
         if missing:
             raise LabError("proxies not installed: " + "; ".join(missing.values()))
@@ -216,7 +227,16 @@ class Lab:
                 key_file=certs.key_file,
                 pem_file=certs.pem_file,
             )
-        specs = [(name, options.pod_host, 0, pool) for name, pool in pod_names(options.pods, options.alt_pods)]
+        names = pod_names(options.pods, options.alt_pods)
+        if options.netns:
+            with netns.block_lock():
+                net = netns.plan(self._state.name, [name for name, _ in names])
+                self._state = replace(self._state, net=net)
+                save_state(self._state)  # recorded before it exists: any ``down`` removes it
+                netns.create(net)
+            specs = [(name, self._pod_net(name).pod_addr, 0, pool, self._pod_net(name).netns) for name, pool in names]
+        else:
+            specs = [(name, options.pod_host, 0, pool, None) for name, pool in names]
         started = start_pods(specs, log_dir=directory / "pods", drain_s=options.pod_drain_s)
         for info, server in started:
             self._servers[info.name] = server
@@ -393,6 +413,32 @@ class Lab:
         sig = signal.SIGKILL if hard else signal.SIGTERM
         procs.stop_session(pod.pid, pod.start_time, grace_s=0 if hard else (grace_s or 10.0), sig=sig)
 
+    def _pod_net(self, name: str) -> PodNet:
+        net = self._state.net.of(name) if self._state.net is not None else None
+        if net is None:
+            raise LabError(f"pod {name!r} of lab {self.name!r} has no network of its own (lab up --netns)")
+        return net
+
+    def cut_pod(self, name: str) -> None:
+        """Cut the pod off the network (``--netns`` labs): the host end of its veth goes down.
+
+        The pod keeps running. New connections to it fail at once ("no route to host": the
+        lab's unreachable route catches its address, nothing leaves this machine); packets
+        of its open sessions go nowhere, so they hang until a timeout or :meth:`restore_pod`.
+        """
+        self.pod(name)
+        netns.cut(self._pod_net(name))
+
+    def restore_pod(self, name: str) -> None:
+        """Undo :meth:`cut_pod`: the veth comes up, the pod is reachable again."""
+        self.pod(name)
+        netns.restore(self._pod_net(name))
+
+    def pod_is_cut(self, name: str) -> bool:
+        """Whether :meth:`cut_pod` cut this pod off (and it was not restored)."""
+        self.pod(name)
+        return netns.is_cut(self._pod_net(name))
+
     def kill_pod(self, name: str) -> None:
         """SIGKILL the pod (a crash): its sessions see 1006 through the proxy."""
         self.stop_pod(name, hard=True)
@@ -455,6 +501,10 @@ class Lab:
             procs.stop_session(pod.pid, pod.start_time, grace_s=0, sig=signal.SIGKILL)
             if leftover is not None:
                 shutil.rmtree(leftover, ignore_errors=True)
+        if self._state.net is not None:
+            left = netns.destroy(self._state.net)
+            if left:  # keep the state file: another ``lab down`` can try again
+                raise LabError(f"lab {self.name!r}: could not remove {', '.join(left)}")
         state_file = Path(self._state.state_dir) / "state.json"
         state_file.unlink(missing_ok=True)
 

@@ -19,6 +19,8 @@ __all__ = [
     "ProxyConfig",
     "ProxyInfo",
     "PodInfo",
+    "PodNet",
+    "LabNet",
     "LabState",
 ]
 
@@ -119,6 +121,42 @@ class PodInfo:
 
 
 @dataclass(frozen=True)
+class PodNet:
+    """A pod's own network (``--netns``): a namespace and a veth pair into it."""
+
+    pod: str
+    #: the network namespace (``ip netns`` name) the pod runs in
+    netns: str
+    #: the veth end in the root namespace (cut_pod takes it down)
+    host_if: str
+    #: the veth end inside the namespace
+    pod_if: str
+    host_addr: str
+    #: the pod's own address: it listens here, the proxies connect here
+    pod_addr: str
+    prefix: int = 30
+
+
+@dataclass(frozen=True)
+class LabNet:
+    """The lab's pod networks: its block of 10.0.0.0/8 and one :class:`PodNet` per pod."""
+
+    #: the lab's block (an ``unreachable`` route keeps it off the default route)
+    block: str
+    #: the alias set on every host-side veth, so ``lab down`` deletes only its own
+    tag: str
+    pods: tuple[PodNet, ...] = ()
+
+    def of(self, pod: str) -> PodNet | None:
+        """The network of ``pod``, or None."""
+        return next((net for net in self.pods if net.pod == pod), None)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LabNet:
+        return cls(block=data["block"], tag=data["tag"], pods=tuple(PodNet(**p) for p in data.get("pods", ())))
+
+
+@dataclass(frozen=True)
 class LabState:
     """Everything needed to find and stop a lab from another process."""
 
@@ -130,7 +168,8 @@ class LabState:
     cert_file: str | None = None
     key_file: str | None = None
     pem_file: str | None = None
-    netns: tuple[str, ...] = ()
+    #: pod networks when the lab runs with ``--netns`` (None: pods on loopback)
+    net: LabNet | None = None
     profile: str = "shipped"
     created_at: str = ""
 
@@ -145,8 +184,9 @@ class LabState:
             for name, info in data.get("proxies", {}).items()
         }
         pods = tuple(PodInfo(**pod) for pod in data.get("pods", ()))
-        rest = {k: v for k, v in data.items() if k not in ("proxies", "pods", "netns")}
-        return cls(proxies=proxies, pods=pods, netns=tuple(data.get("netns", ())), **rest)
+        net = LabNet.from_json(data["net"]) if data.get("net") else None
+        rest = {k: v for k, v in data.items() if k not in ("proxies", "pods", "net", "netns")}
+        return cls(proxies=proxies, pods=pods, net=net, **rest)
 
     def status(self) -> dict[str, Any]:
         """The public view: what ``wsbench lab status --json`` prints."""
@@ -162,6 +202,9 @@ class LabState:
                 }
                 for name, p in self.proxies.items()
             },
-            "pods": [{"name": p.name, "url": p.url, "pid": p.pid} for p in self.pods],
+            "pods": [
+                {"name": p.name, "url": p.url, "pid": p.pid, **({"netns": p.netns} if p.netns else {})}
+                for p in self.pods
+            ],
             "ca_file": self.ca_file,
         }

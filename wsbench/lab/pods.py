@@ -1,4 +1,5 @@
-"""The lab's pods: ``wsbench serve`` processes started through ``wsbench.server.process``."""
+"""The lab's pods: ``wsbench serve`` processes started through ``wsbench.server.process``
+(with ``--netns`` inside ``ip netns exec NAME``, listening on the namespace's address)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from wsbench.server.process import ServeOptions, ServerProcess, start_server
 
 __all__ = ["PodSpec", "start_pods", "start_pod", "pod_names"]
 
-PodSpec = tuple[str, str, int, str]  # (name, host, port, pool)
+PodSpec = tuple[str, str, int, str, str | None]  # (name, host, port, pool, netns)
 
 
 def pod_names(pods: int, alt_pods: int) -> list[tuple[str, str]]:
@@ -57,8 +58,10 @@ def start_pods(
     log_dir.mkdir(parents=True, exist_ok=True)
     pool = ThreadPoolExecutor(max_workers=max(1, len(specs)))
     futures = [
-        pool.submit(start_pod, name, host=host, port=port, pool=kind, log_dir=log_dir, drain_s=drain_s)
-        for name, host, port, kind in specs
+        pool.submit(
+            start_pod, name, host=host, port=port, pool=kind, log_dir=log_dir, drain_s=drain_s, netns=netns
+        )
+        for name, host, port, kind, netns in specs
     ]
     try:
         wait(futures)

@@ -439,6 +439,7 @@ class EchoApp:
                 "pid": os.getpid(),
                 "session": session.number,
                 "peer": _host_port(ws.remote_address),
+                "local": _host_port(ws.local_address),
                 "path": request.path,
                 "headers": headers,
                 "subprotocol": ws.subprotocol,
