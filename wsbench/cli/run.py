@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
 from wsbench.cli.summary import summary_table
-from wsbench.errors import UsageError
-from wsbench.scenario import Scenario, Target, load_scenario
+from wsbench.scenario import Scenario, load_scenario
 
 __all__ = ["run"]
 
@@ -53,6 +51,10 @@ __all__ = ["run"]
               help="Measure through the lab's proxies, one target each (nginx,haproxy,... or all); "
                    "uses the running lab or starts one for the run.")
 @click.option("--lab-tls", is_flag=True, help="With --lab: wss:// through the proxies (the lab's CA).")
+@click.option("--disrupt", "disrupt", multiple=True, metavar="KIND@TIME[:ARG]",
+              help="Inject a fault on the run's clock (repeatable): pod-restart@10s:pod-0, "
+                   "pod-kill@5s:pod-1, network-cut@10s:pod-2/3s, proxy-reload@20s (these need --lab), "
+                   "exec@15s:'kubectl delete pod echo-0'.")
 @click.option("--threshold", "thresholds", multiple=True, metavar="EXPR",
               help="Gate expression, e.g. 'rtt.p99 < 50ms' (repeatable; adds to the scenario's).")
 @click.option("--gate", "gate_run", is_flag=True,
@@ -67,7 +69,7 @@ __all__ = ["run"]
 def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ...],
         quiet: bool, no_reconnect: bool, binary: bool | None, gate_run: bool,
         baseline: Path | None, max_regressions: tuple[str, ...], junit: Path | None,
-        lab_tls: bool, **options: Any) -> int:
+        lab_tls: bool, disrupt: tuple[str, ...], **options: Any) -> int:
     """Open WebSocket sessions against targets and measure them.
 
     With no SCENARIO, no --url and no --target, wsbench starts its own echo server and
@@ -75,7 +77,7 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
     reports/<run-id>/result.json, events.jsonl and report.html; prints a summary.
     With --gate, judges the run like `wsbench gate` and exits 1 when it fails.
     """
-    from wsbench.engine.runner import run_scenario
+    from wsbench.engine import orchestrate
     from wsbench.gate import evaluate_gate, parse_max_regression, parse_thresholds
     from wsbench.report.load import load_result
 
@@ -100,22 +102,7 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
         if not quiet:
             click.echo(line, err=True)
 
-    lab_names = scenario.extra.get("lab")
-    if lab_names:
-        from wsbench.lab.for_run import lab_targets, parse_lab_names
-
-        names = parse_lab_names(lab_names)
-        if scenario.targets:
-            raise UsageError("lab: give either --lab or targets (--url/--target), not both")
-        with lab_targets(names, tls=lab_tls, say=say) as lab:
-            scenario = replace(
-                scenario,
-                targets=tuple(Target(name, url) for name, url in lab.urls.items()),
-                ca_file=lab.ca_file if lab_tls and not scenario.insecure else scenario.ca_file,
-            )
-            outcome = run_scenario(scenario, progress=say, sections={"lab": lab.fingerprint})
-    else:
-        outcome = run_scenario(scenario, progress=say)
+    outcome = orchestrate.run(scenario, disruptions=disrupt, lab_tls=lab_tls, say=say)
     click.echo(summary_table(outcome.result))
     for warning in outcome.warnings:
         click.secho(f"WARNING: load generator saturated: {warning}; "

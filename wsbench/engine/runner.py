@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from wsbench import __version__
+from wsbench.disrupt.actions import Disruptor
 from wsbench.engine.worker import WorkerSpec, worker_main
 from wsbench.errors import LocalError
-from wsbench.metrics.result import RESULT_SCHEMA, generator_health, merge_target
+from wsbench.metrics.result import RESULT_SCHEMA, disruption_impact, generator_health, merge_target
 from wsbench.scenario import Scenario, Target, redact_url
 
 __all__ = ["RunOutcome", "run_scenario", "default_processes", "new_run_id", "write_json_atomic"]
@@ -97,10 +98,12 @@ def run_scenario(
     progress: ProgressFn | None = None,
     run_id: str | None = None,
     sections: dict[str, Any] | None = None,
+    disruptor_for: Callable[[Target, Callable[..., None]], Disruptor | None] | None = None,
 ) -> RunOutcome:
     """Run ``scenario`` against its targets (or an embedded echo server) and write the Result.
 
     ``sections`` are added to the Result as they are (e.g. ``lab``: what the targets were).
+    ``disruptor_for(target, event)`` gives the disruptions to inject while ``target`` runs.
     """
     run_dir = Path(scenario.out) / (run_id or new_run_id(scenario.name))
     try:
@@ -145,9 +148,17 @@ def run_scenario(
                 if interrupt.flag:
                     break
                 say(f"[{target.name}] {scenario.sessions} sessions on {processes} worker(s) -> {redact_url(target.url)}")
-                shards = _run_target(scenario, target, processes, run_dir, events_path, interrupt, say)
+                disruptor = None
+                if disruptor_for is not None:
+                    def event(kind: str, /, _target: str = target.name, **fields: Any) -> None:
+                        _append_event(events_path, kind, target=_target, **fields)
+
+                    disruptor = disruptor_for(target, event)
+                shards, records = _run_target(scenario, target, processes, run_dir, events_path,
+                                              interrupt, say, disruptor)
                 all_shards.append(shards)
                 result["targets"][target.name] = merge_target(redact_url(target.url), shards)
+                result["targets"][target.name]["disruptions"] = disruption_impact(shards, records)
                 if shards:
                     result["targets"][target.name]["subprotocols"] = _sum_subprotocols(shards)
                 result["generator"] = generator_health(all_shards, processes)
@@ -175,7 +186,9 @@ def _sum_subprotocols(shards: list[dict[str, Any]]) -> dict[str, int]:
     return total
 
 
-def _append_event(path: Path, kind: str, **fields: Any) -> None:
+def _append_event(path: Path, kind: str, /, **fields: Any) -> None:
+    if "kind" in fields:
+        raise ValueError(f"event field 'kind' would hide the event kind {kind!r}")
     record = {"t": None, "wall": round(time.time(), 6), "kind": kind, **fields}
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(record, separators=(",", ":")) + "\n")
@@ -189,7 +202,8 @@ def _run_target(
     events_path: Path,
     interrupt: _Interrupt,
     say: ProgressFn,
-) -> list[dict[str, Any]]:
+    disruptor: Disruptor | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     context = mp.get_context("spawn")
     progress: Any = context.Queue()
     start_ns_value: Any = context.Value("q", 0)
@@ -219,10 +233,14 @@ def _run_target(
         process.start()
     try:
         _wait_ready(workers, progress, interrupt)
-        start_ns_value.value = time.monotonic_ns() + 50_000_000
+        start_ns = time.monotonic_ns() + 50_000_000
+        start_ns_value.value = start_ns
         go.set()
+        if disruptor is not None:
+            disruptor.start(start_ns)
         _follow(workers, progress, scenario, target, interrupt, say)
     finally:
+        records = disruptor.stop() if disruptor is not None else []
         _reap(workers)
         interrupt.workers = []
     shards = []
@@ -237,7 +255,7 @@ def _run_target(
             _append_event(events_path, "worker_crashed", target=target.name, worker=spec.index,
                           exitcode=process.exitcode)
         shards.append(shard)
-    return shards
+    return shards, records
 
 
 def _wait_ready(workers: list[mp.process.BaseProcess], progress: Any, interrupt: _Interrupt) -> None:

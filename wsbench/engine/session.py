@@ -234,7 +234,7 @@ class Session:
             ctx.event("session_opened", session=self.index,
                       upgrade_ms={k: round(v / 1e6, 3) for k, v in phases.items()})
             if down_since:
-                self.recorder.session_recovered(_monotonic_ns() - down_since)
+                self.recorder.session_recovered(down_since, _monotonic_ns() - down_since)
                 down_since = 0
             closed = self._closed
             assert closed is not None

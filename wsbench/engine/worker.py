@@ -130,7 +130,9 @@ class WorkerContext:
         key = name or "(none)"
         self.subprotocols[key] = self.subprotocols.get(key, 0) + 1
 
-    def event(self, kind: str, **fields: Any) -> None:
+    def event(self, kind: str, /, **fields: Any) -> None:
+        if "kind" in fields:
+            raise ValueError(f"event field 'kind' would hide the event kind {kind!r}")
         now = time.monotonic_ns()
         record = {
             "t": round((now - self.start_ns) / _NS, 6),
@@ -265,7 +267,7 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any) -> bool:
     for error in errors:
         ctx.event("worker_error", error=error[-400:])
         sys.stderr.write(f"wsbench worker {spec.index}: internal error:\n{error}\n")
-    ctx.recorder.tick(time.monotonic_ns())
+    ctx.recorder.tick(time.monotonic_ns(), final=True)
     ctx.event("worker_stopped", interrupted=interrupted, errors=len(errors))
     ctx.write_shard(complete=not interrupted and not errors)
     ctx.flush_events()

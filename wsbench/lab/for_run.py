@@ -26,6 +26,7 @@ class LabTargets:
     urls: dict[str, str]
     ca_file: str | None
     fingerprint: dict[str, Any]
+    lab: Lab
 
 
 def parse_lab_names(value: Any) -> tuple[str, ...]:
@@ -63,20 +64,25 @@ def _fingerprint(lab: Lab, names: tuple[str, ...]) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def lab_targets(
-    names: tuple[str, ...], *, tls: bool = False, say: Callable[[str], None] = lambda _: None
+    names: tuple[str, ...],
+    *,
+    tls: bool = False,
+    netns: bool = False,
+    say: Callable[[str], None] = lambda _: None,
 ) -> Iterator[LabTargets]:
     """Targets through the lab's proxies; starts (and stops) a lab if none fits."""
     existing = Lab.find()
     if existing is not None and existing.alive():
         urls = existing.targets(tls=tls)
-        if all(name in urls for name in names):
+        if all(name in urls for name in names) and (not netns or existing.state.net is not None):
             say(f"using the running lab {existing.name!r}")
-            yield LabTargets({n: urls[n] for n in names}, existing.ca_file, _fingerprint(existing, names))
+            yield LabTargets({n: urls[n] for n in names}, existing.ca_file, _fingerprint(existing, names),
+                             existing)
             return
     missing = missing_proxies(names)
     if missing:
         raise UsageError("lab: " + "; ".join(missing.values()))
     say(f"starting a lab for this run: {', '.join(names)}")
-    with Lab.up(LabOptions(proxies=names, tls=tls, name=f"run-{os.getpid()}")) as lab:
+    with Lab.up(LabOptions(proxies=names, tls=tls, netns=netns, name=f"run-{os.getpid()}")) as lab:
         urls = lab.targets(tls=tls)
-        yield LabTargets({n: urls[n] for n in names}, lab.ca_file, _fingerprint(lab, names))
+        yield LabTargets({n: urls[n] for n in names}, lab.ca_file, _fingerprint(lab, names), lab)

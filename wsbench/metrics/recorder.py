@@ -58,9 +58,16 @@ class Recorder:
         self.upgrade_failures: dict[str, int] = {}
         self.cpu_percent: list[float] = []
         self.timeline: list[dict[str, Any]] = []
+        #: (ms since start when the session dropped, µs until it worked again)
+        self.recoveries: list[tuple[int, int]] = []
         self._second = 0
         self._sent_mark = 0
         self._received_mark = 0
+        # what happened in the current second (for disruptions' blast radius)
+        self._second_dropped = 0
+        self._second_lost = 0
+        self._second_failures: dict[str, int] = {}
+        self._second_closes: dict[str, int] = {}
 
     # --- sessions -------------------------------------------------------------------
 
@@ -77,6 +84,7 @@ class Recorder:
         """An upgrade failed: ``kind`` is ``http_<status>`` or one of FAILURE_KINDS."""
         self.failed += 1
         self.upgrade_failures[kind] = self.upgrade_failures.get(kind, 0) + 1
+        self._second_failures[kind] = self._second_failures.get(kind, 0) + 1
 
     def session_closed(self, *, code: int, side: str, dropped: bool, lost: int) -> None:
         """An open session ended. ``side``: client, server or abnormal."""
@@ -85,18 +93,25 @@ class Recorder:
         self.closes_by_code[key] = self.closes_by_code.get(key, 0) + 1
         self.closes_by_side[side] = self.closes_by_side.get(side, 0) + 1
         self.lost += lost
+        self._second_lost += lost
         if dropped:
             self.dropped += 1
+            self._second_dropped += 1
+            self._second_closes[key] = self._second_closes.get(key, 0) + 1
 
-    def session_recovered(self, down_ns: int) -> None:
-        """A dropped session works again after ``down_ns``."""
+    def session_recovered(self, dropped_at_ns: int, down_ns: int) -> None:
+        """A session dropped at ``dropped_at_ns`` works again after ``down_ns``."""
         self.reconnected += 1
         self.recovery.record(max(0, down_ns) // 1000)
+        self.recoveries.append(((dropped_at_ns - self.start_ns) // 1_000_000, max(0, down_ns) // 1000))
 
     # --- time -----------------------------------------------------------------------
 
-    def tick(self, now_ns: int, *, cpu_percent: float | None = None) -> None:
-        """Close every whole second up to ``now_ns``: flush RTTs, extend the timeline."""
+    def tick(self, now_ns: int, *, cpu_percent: float | None = None, final: bool = False) -> None:
+        """Close every whole second up to ``now_ns``: flush RTTs, extend the timeline.
+
+        ``final`` also closes the second under way (the end of the run).
+        """
         second_rtt = Histogram()
         if self.rtt_pending:
             second_rtt.record_many(np.fromiter(self.rtt_pending, dtype=np.int64))
@@ -105,6 +120,8 @@ class Recorder:
         if cpu_percent is not None:
             self.cpu_percent.append(round(cpu_percent, 1))
         elapsed = (now_ns - self.start_ns) // _NS_PER_S
+        if final and (now_ns - self.start_ns) % _NS_PER_S:
+            elapsed += 1
         while self._second < elapsed:
             indices, counts = second_rtt.to_sparse()
             self.timeline.append(
@@ -113,10 +130,16 @@ class Recorder:
                     "open": self.open_now,
                     "sent": self.sent - self._sent_mark,
                     "received": self.received - self._received_mark,
+                    "dropped": self._second_dropped,
+                    "lost": self._second_lost,
+                    "failures": self._second_failures,
+                    "closes": self._second_closes,
                     "rtt": [indices, counts],
                 }
             )
             self._sent_mark, self._received_mark = self.sent, self.received
+            self._second_dropped = self._second_lost = 0
+            self._second_failures, self._second_closes = {}, {}
             self._second += 1
             second_rtt = Histogram()
 
@@ -161,4 +184,5 @@ class Recorder:
             "loop_lag": self.loop_lag.encode(),
             "cpu_percent": list(self.cpu_percent),
             "timeline": list(self.timeline),
+            "recoveries": [list(pair) for pair in self.recoveries],
         }

@@ -15,6 +15,7 @@ from wsbench.metrics.recorder import UPGRADE_PHASES
 __all__ = [
     "RESULT_SCHEMA",
     "merge_target",
+    "disruption_impact",
     "generator_health",
     "empty_summary",
     "SATURATION_LAG_MS",
@@ -85,11 +86,13 @@ def _merge_timeline(shards: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
     for shard in shards:
         for entry in shard["timeline"]:
             slot = seconds.setdefault(
-                entry["t"], {"open": 0, "sent": 0, "received": 0, "rtt": Histogram()}
+                entry["t"],
+                {"open": 0, "sent": 0, "received": 0, "dropped": 0, "lost": 0, "failed": 0,
+                 "rtt": Histogram()},
             )
-            slot["open"] += entry["open"]
-            slot["sent"] += entry["sent"]
-            slot["received"] += entry["received"]
+            for key in ("open", "sent", "received", "dropped", "lost"):
+                slot[key] += entry.get(key, 0)
+            slot["failed"] += sum(entry.get("failures", {}).values())
             indices, counts = entry["rtt"]
             if indices:
                 slot["rtt"].add_sparse(indices, counts)
@@ -99,6 +102,9 @@ def _merge_timeline(shards: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
         "open": [slot["open"] for _, slot in ordered],
         "messages_per_s": [slot["received"] for _, slot in ordered],
         "sent_per_s": [slot["sent"] for _, slot in ordered],
+        "dropped": [slot["dropped"] for _, slot in ordered],
+        "lost": [slot["lost"] for _, slot in ordered],
+        "upgrade_failures": [slot["failed"] for _, slot in ordered],
         "rtt_p99_ms": [
             round(slot["rtt"].value_at_percentile(99.0) / 1000.0, 3) if slot["rtt"].count else None
             for _, slot in ordered
@@ -149,3 +155,45 @@ def generator_health(shards_per_target: Sequence[Sequence[dict[str, Any]]], proc
         "saturation_reasons": reasons,
         "workers": workers,
     }
+
+
+def disruption_impact(
+    shards: Sequence[dict[str, Any]], records: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each disruption's blast radius: what happened from its second to the next one's.
+
+    Drops, lost messages, close codes and failed upgrades are counted per second by the
+    workers; recovery is the time each session dropped in the window took to work again.
+    """
+    starts = [int(record["at_s"]) for record in records]
+    impacts = []
+    for index, record in enumerate(records):
+        window = range(starts[index], starts[index + 1] if index + 1 < len(starts) else 1 << 40)
+        dropped = lost = 0
+        closes: dict[str, int] = {}
+        failures: dict[str, int] = {}
+        recovery = Histogram()
+        for shard in shards:
+            for entry in shard["timeline"]:
+                if entry["t"] in window:
+                    dropped += entry.get("dropped", 0)
+                    lost += entry.get("lost", 0)
+                    for key, value in entry.get("closes", {}).items():
+                        closes[key] = closes.get(key, 0) + value
+                    for key, value in entry.get("failures", {}).items():
+                        failures[key] = failures.get(key, 0) + value
+            for dropped_ms, recovery_us in shard.get("recoveries", []):
+                if dropped_ms // 1000 in window:
+                    recovery.record(recovery_us)
+        impacts.append(
+            {
+                **record,
+                "sessions_dropped": dropped,
+                "messages_lost": lost,
+                "closes_by_code": closes,
+                "upgrade_failures": failures,
+                "recovered": recovery.count,
+                "recovery": recovery.summary_ms(),
+            }
+        )
+    return impacts

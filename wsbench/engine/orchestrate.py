@@ -1,0 +1,70 @@
+"""A whole run: the scenario's targets or the lab's proxies, with its disruptions.
+
+The one entry point the CLI calls (``wsbench run``); the runner itself only knows
+targets, and the disruptor only a plan and a lab.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from wsbench.disrupt.actions import Disruptor
+from wsbench.disrupt.plan import LAB_KINDS, Disruption, parse_disruptions
+from wsbench.engine.runner import RunOutcome, run_scenario
+from wsbench.errors import ScenarioError, UsageError
+from wsbench.scenario import Scenario, Target
+
+__all__ = ["run", "disruption_plan"]
+
+
+def disruption_plan(scenario: Scenario, extra: tuple[str, ...] = ()) -> tuple[Disruption, ...]:
+    """The scenario's ``disruptions`` plus ``extra`` (CLI), validated against the scenario."""
+    plan = parse_disruptions([*(scenario.extra.get("disruptions") or []), *extra])
+    for disruption in plan:
+        if disruption.at_s >= scenario.duration:
+            raise ScenarioError("disruptions", f"{disruption.describe()} is at or after the end of "
+                                               f"the run ({scenario.duration:g} s)")
+        if disruption.kind in LAB_KINDS and not scenario.extra.get("lab"):
+            raise ScenarioError("disruptions", f"{disruption.kind} acts on the lab's pods and proxies: "
+                                               "add --lab (or use exec@TIME:COMMAND, e.g. kubectl)")
+    return plan
+
+
+def run(
+    scenario: Scenario,
+    *,
+    disruptions: tuple[str, ...] = (),
+    lab_tls: bool = False,
+    say: Callable[[str], None] = lambda _: None,
+) -> RunOutcome:
+    """Run ``scenario`` (through the lab when it names one), injecting its disruptions."""
+    plan = disruption_plan(scenario, disruptions)
+    if plan:  # the Result's scenario says what was injected, wherever it came from
+        scenario = replace(scenario, extra={**scenario.extra, "disruptions": [d.describe() for d in plan]})
+    lab_names = scenario.extra.get("lab")
+    if not lab_names:
+        factory = _factory(plan, lab=None) if plan else None
+        return run_scenario(scenario, progress=say, disruptor_for=factory)
+    from wsbench.lab.for_run import lab_targets, parse_lab_names
+
+    names = parse_lab_names(lab_names)
+    if scenario.targets:
+        raise UsageError("lab: give either --lab or targets (--url/--target), not both")
+    netns = any(d.kind == "network-cut" for d in plan)
+    with lab_targets(names, tls=lab_tls, netns=netns, say=say) as lab:
+        scenario = replace(
+            scenario,
+            targets=tuple(Target(name, url) for name, url in lab.urls.items()),
+            ca_file=lab.ca_file if lab_tls and not scenario.insecure else scenario.ca_file,
+        )
+        return run_scenario(scenario, progress=say, sections={"lab": lab.fingerprint},
+                            disruptor_for=_factory(plan, lab=lab.lab) if plan else None)
+
+
+def _factory(plan: tuple[Disruption, ...], *, lab: Any) -> Callable[[Target, Callable[..., None]], Disruptor]:
+    def make(target: Target, event: Callable[..., None]) -> Disruptor:
+        return Disruptor(plan, lab=lab, proxy=target.name, event=event)
+
+    return make
