@@ -1,4 +1,5 @@
-"""Fixtures: third-party echo servers as real processes on 127.0.0.1, stopped by PID.
+"""Fixtures: third-party echo servers, ``wsbench serve`` pods and a misbehaving test
+proxy as real processes on 127.0.0.0/8, stopped by PID.
 
 Each server script prints ``LISTENING <port>`` once its socket is bound; reading
 that line is the synchronisation (no sleeps). Every process is terminated (then
@@ -11,10 +12,13 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from wsbench.server.process import ServeOptions, ServerProcess
+from wsbench.server.process import start_server as start_pod
 
 SERVERS = Path(__file__).resolve().parents[1] / "servers"
 NODE_DIR = SERVERS / "node"
@@ -98,3 +102,58 @@ def websockets_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         yield url
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="module")
+def deflate_server(request: pytest.FixtureRequest,
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of the server named by ``request.param``, with permessage-deflate on."""
+    name = request.param
+    command = [*server_command(name), "--deflate"]
+    log = tmp_path_factory.mktemp(f"server-{name}-deflate") / "stderr.log"
+    proc, url = start_server(command, log)
+    try:
+        yield url
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="module")
+def pods(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., ServerProcess]]:
+    """Start ``wsbench serve`` pods: ``pods(**ServeOptions fields)``; all stopped at the end."""
+    started: list[ServerProcess] = []
+    folder = tmp_path_factory.mktemp("pods")
+
+    def start(**options: object) -> ServerProcess:
+        settings: dict[str, object] = {"drain_s": 0.5, **options}
+        pod = start_pod(ServeOptions(**settings),  # type: ignore[arg-type]
+                        log_path=str(folder / f"pod-{len(started)}.log"))
+        started.append(pod)
+        return pod
+
+    try:
+        yield start
+    finally:
+        for pod in started:
+            pod.stop()
+
+
+@pytest.fixture(scope="module")
+def proxies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
+    """Start the test proxy (tests/servers/bad_proxy.py): ``proxies(upstream_url, *flags)``
+    returns its URL (wss:// with ``--tls-cert``); all stopped at the end."""
+    started: list[subprocess.Popen[str]] = []
+    folder = tmp_path_factory.mktemp("proxies")
+
+    def start(upstream: str, *flags: str) -> str:
+        address = upstream.split("//", 1)[1].split("/", 1)[0]
+        command = [sys.executable, str(SERVERS / "bad_proxy.py"), address, *flags]
+        proc, url = start_server(command, folder / f"proxy-{len(started)}.log")
+        started.append(proc)
+        return url.replace("ws://", "wss://") if "--tls-cert" in flags else url
+
+    try:
+        yield start
+    finally:
+        for proc in started:
+            stop(proc)

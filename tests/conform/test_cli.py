@@ -67,6 +67,13 @@ def test_wire_log_keeps_head_and_tail(websockets_server: str, tmp_path: Path) ->
         (["{url}", "--cases", "11.*"], "matches no case"),
         (["{url}", "--timeout", "0"], "--timeout"),
         (["{url}", "--scale-9", "-1"], "--scale-9"),
+        (["{url}", "--scale-12", "0"], "--scale-12"),
+        (["{url}", "--cases", "ingress.idle-timeout"], "needs an idle bound (--idle-bound"),
+        (["{url}", "--max-message-bound", "1x"], "--max-message-bound"),
+        (["{url}", "--tls-url", "ws://x/"], "must start with wss://"),
+        (["{url}", "--lab", "nginx"], "either URL or --lab"),
+        ([], "either URL or --lab"),
+        (["--lab", "squid"], "unknown proxy 'squid'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(websockets_server: str, args: list[str], message: str,
@@ -81,3 +88,27 @@ def test_list(websockets_server: str, capsys: pytest.CaptureFixture[str]) -> Non
     assert run_cli([websockets_server, "--list", "--cases", "2.*"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 11 and lines[0].startswith("2.1 ")
+    assert run_cli([websockets_server, "--list", "--cases", "ingress.*,13.7.*"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 18 + 13 and lines[0].startswith("13.7.1 ")
+    assert lines[18].startswith("ingress.idle-timeout") and lines[18].endswith("(needs --idle-bound)")
+    assert not lines[20].endswith("(needs --idle-bound)")
+
+
+def test_ingress_checks_and_deflate_cases(websockets_server: str, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    # websockets_server runs without permessage-deflate and is not a wsbench pod
+    code = run_cli([websockets_server, "--cases", "ingress.*,12.1.1", "--idle-bound", "0.3",
+                    "--max-message-bound", "64KiB", "--out", str(tmp_path)])
+    assert code == 0
+    table = capsys.readouterr().out
+    assert "12 WebSocket Compression (payloads)" in table and "ingress Ingress" in table
+    doc = json.loads((tmp_path / "conform.json").read_text())
+    assert len(doc["cases"]) == 14 and doc["options"]["ingress"]["idle_bound_s"] == 0.3
+    assert doc["cases"]["12.1.1"]["verdict"] == "UNIMPLEMENTED"
+    idle = doc["cases"]["ingress.idle-timeout"]
+    assert (idle["verdict"], idle["close"], idle["observed"]["value"]) == (
+        "INFORMATIONAL", "N/A", "none within 0.3 s")
+    big = doc["cases"]["ingress.max-message"]
+    assert big["verdict"] == "OK" and big["observed"]["bound"] == 65536
+    assert doc["cases"]["ingress.origin"]["observed"]["value"] == "not a wsbench pod"

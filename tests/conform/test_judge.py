@@ -6,9 +6,10 @@ import pytest
 
 from wsbench.conform.cases import catalogue
 from wsbench.conform.judge import Observation, judge
-from wsbench.conform.model import alive, message, pong
+from wsbench.conform.model import Blob, Case, Event, alive, message, pong
 
-CASES = {c.id: c for c in catalogue()}
+CASES = {c.id: c for c in catalogue(deflate_scale=0.01) if isinstance(c, Case)}
+ECHOES_10 = (Event("echoes", Blob.of(b"10")),)
 CLEAN_BY_US = dict(closed_by_client=True, server_sent_close=True, server_close_code=1000, clean=True)
 FAILED_BY_SERVER = dict(closed_by_client=False, server_sent_close=True, server_close_code=1002)
 
@@ -59,6 +60,17 @@ FAILED_BY_SERVER = dict(closed_by_client=False, server_sent_close=True, server_c
         ("1.1.1", Observation(events=(message(b""),), violation="server frame is masked",
                               **CLEAN_BY_US), "FAILED", "OK"),
         ("1.1.1", Observation(handshake_error="HTTP 404 Not Found"), "FAILED", "FAILED"),
+        # permessage-deflate: declined, accepted, accepted while ignoring a request
+        ("12.1.1", Observation(declined="no offer accepted", **CLEAN_BY_US), "UNIMPLEMENTED", "OK"),
+        ("12.1.1", Observation(declined="no offer accepted", closed_by_client=True),
+         "UNIMPLEMENTED", "UNCLEAN"),
+        ("12.1.1", Observation(events=ECHOES_10, **CLEAN_BY_US), "OK", "OK"),
+        ("12.1.1", Observation(events=(Event("echoes", Blob.of(b"3")),), **CLEAN_BY_US),
+         "FAILED", "OK"),
+        ("13.2.1", Observation(events=ECHOES_10, ignored=("server_no_context_takeover",),
+                               **CLEAN_BY_US), "NON-STRICT", "OK"),
+        ("13.2.1", Observation(events=ECHOES_10, violation="compressed message does not inflate",
+                               **CLEAN_BY_US), "FAILED", "OK"),
     ],
 )
 def test_rules(case_id: str, observation: Observation, verdict: str, close: str) -> None:
@@ -72,3 +84,8 @@ def test_reasons_say_what_differed() -> None:
     assert "observed [message(x)], expected [message(" in judge(CASES["1.1.2"], obs).reason
     assert "RFC 6455: server frame is masked" in judge(
         CASES["1.1.1"], Observation(violation="server frame is masked")).reason
+
+
+def test_ignored_deflate_request_is_named() -> None:
+    obs = Observation(events=ECHOES_10, ignored=("server_no_context_takeover",), **CLEAN_BY_US)
+    assert "without the requested server_no_context_takeover" in judge(CASES["13.2.1"], obs).reason

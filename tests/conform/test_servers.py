@@ -2,64 +2,73 @@
 
 Groups 1-7, 9 (scaled to 1/16) and 10 must give OK / NON-STRICT / INFORMATIONAL
 everywhere except the cases each library is known to fail the way Autobahn grades
-them (listed with the reason); against the deliberately non-conforming server,
-exactly the cases it violates must be FAILED.
+them (listed with the reason); groups 12-13 are UNIMPLEMENTED while a server has
+permessage-deflate off and, with it on, OK except where a library declines or
+mishandles an offer (listed); against the deliberately non-conforming server, exactly
+the cases it violates must be FAILED.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from tests.conform.expected import DEFLATE_EXPECTED, KNOWN_FAILURES, check_deflate
 from wsbench.conform.cases import catalogue
-from wsbench.conform.model import Verdict
+from wsbench.conform.model import Case, Verdict
 from wsbench.conform.result import ConformResult
 from wsbench.conform.runner import RunOptions, run_conformance
 
 SCALE = 1 / 16
+#: 3 messages per 12.x / 13.x case instead of Autobahn's 1000
+DEFLATE_SCALE = 0.003
 PASSING = {Verdict.OK, Verdict.NON_STRICT, Verdict.INFORMATIONAL}
+NOT_RFC6455 = ["ingress.*"]
 
-#: cases each library fails, and why (the same verdict Autobahn's rules give)
-KNOWN_FAILURES: dict[str, dict[str, str]] = {
-    # websockets' own compliance notes: a close in the middle of a fragmented message is a
-    # protocol error for it, so it answers 1002 where Autobahn wants 1000.
-    "websockets": {"7.1.5": "close code 1002"},
-    # aiohttp accepts 1006 in a close frame (RFC 6455 7.4.1: must not be sent) and answers 1000.
-    "aiohttp": {"7.9.5": "close code 1000"},
-    # tornado echoes whatever close code it got, so it sends invalid codes back.
-    "tornado": {f"7.9.{i}": "invalid code" for i in range(1, 10)},
-    "node-ws": {},
-}
-
-
-def run(url: str, unit: float, *, timeout: float = 5.0) -> ConformResult:
-    return run_conformance(url, scale=SCALE,
-                           options=RunOptions(timeout=timeout * unit, wait=0.3 * unit))
+def run(url: str, unit: float, *, timeout: float = 5.0, cases: tuple[str, ...] = (),
+        exclude: tuple[str, ...] = ("12.*", "13.*", *NOT_RFC6455)) -> ConformResult:
+    return run_conformance(url, scale=SCALE, deflate_scale=DEFLATE_SCALE, cases=cases,
+                           exclude=exclude, options=RunOptions(timeout=timeout * unit, wait=0.3 * unit))
 
 
 @pytest.mark.parametrize("echo_server", list(KNOWN_FAILURES), indirect=True)
 def test_conforming_server(echo_server: str, unit: float,
                            request: pytest.FixtureRequest) -> None:
     name = request.node.callspec.params["echo_server"]
-    result = run(echo_server, unit)
-    assert result.complete and len(result.cases) == 301
-    failed = {cid: r.reason for cid, r in result.cases.items() if r.verdict not in PASSING}
+    result = run(echo_server, unit, exclude=tuple(NOT_RFC6455))
+    assert result.complete and len(result.cases) == 517
+    failed = {cid: r.reason for cid, r in result.cases.items()
+              if r.verdict not in PASSING and cid.split(".")[0] not in ("12", "13")}
     assert set(failed) == set(KNOWN_FAILURES[name]), failed
     for cid, fragment in KNOWN_FAILURES[name].items():
         assert fragment in failed[cid], (cid, failed[cid])
     # NON-STRICT only where Autobahn allows it (the case has such an outcome)
-    cases = {c.id: c for c in catalogue(scale=SCALE)}
+    cases = {c.id: c for c in catalogue(scale=SCALE) if isinstance(c, Case)}
     for cid, r in result.cases.items():
         if r.verdict == Verdict.NON_STRICT:
             assert any(o.verdict == Verdict.NON_STRICT for o in cases[cid].outcomes), cid
         if r.verdict == Verdict.INFORMATIONAL:
             assert cases[cid].informational, cid
+    # permessage-deflate is off in these servers: every 12.x / 13.x case is UNIMPLEMENTED
+    deflate = [r for cid, r in result.cases.items() if cid.split(".")[0] in ("12", "13")]
+    assert len(deflate) == 216
+    assert {(r.verdict, r.close) for r in deflate} == {(Verdict.UNIMPLEMENTED, "OK")}
+
+
+@pytest.mark.parametrize("deflate_server", list(DEFLATE_EXPECTED), indirect=True)
+def test_deflate(deflate_server: str, unit: float, request: pytest.FixtureRequest) -> None:
+    name = request.node.callspec.params["deflate_server"]
+    result = run(deflate_server, unit, cases=("12.*", "13.*"), exclude=())
+    assert result.complete
+    check_deflate(result, name)
+    ratio = result.cases["12.1.10"].observed["deflate"]["sent_ratio"]
+    assert ratio is not None and ratio < 0.5  # JSON compresses: the frames really are deflated
 
 
 @pytest.mark.parametrize("echo_server", ["bad"], indirect=True)
 def test_non_conforming_server_fails_exactly_what_it_breaks(echo_server: str,
                                                              unit: float) -> None:
     result = run(echo_server, unit, timeout=1.5)
-    cases = catalogue(scale=SCALE)
+    cases = [c for c in catalogue(scale=SCALE) if isinstance(c, Case)]
     ignores_rsv = {c.id for c in cases if c.group_number == "3"}
     skips_utf8 = {c.id for c in cases if c.group_number == "6" and not c.close.by_client}
     inherited = {"7.1.5"}  # from the websockets Sans-I/O core it is built on (see above)

@@ -55,3 +55,19 @@ def test_parse_extensions() -> None:
         ("x-foo", {}),
     ]
     assert parse_extensions(None) == []
+
+
+def test_answers_to_what_was_not_offered_are_problems() -> None:
+    key = "dGhlIHNhbXBsZSBub25jZQ=="
+    head = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n"
+            b"Sec-WebSocket-Extensions: permessage-deflate\r\n"
+            b"Set-Cookie: a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT\r\nSet-Cookie: b=2\r\n\r\n")
+    parsed = parse_response(head)
+    assert parsed is not None
+    response = parsed[0]
+    problems = check_upgrade(response, key)
+    assert len(problems) == 2 and "'chat', which was not offered" in problems[0]
+    assert "none were offered" in problems[1]
+    assert check_upgrade(response, key, protocols=("x", "chat"), extensions=True) == []
+    assert response.header_list("set-cookie") == ["a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT", "b=2"]

@@ -1,4 +1,5 @@
-"""Import rules: the protocol layer and the case data are pure (no asyncio, sockets, processes)."""
+"""Import rules: the protocol layer, the case data and the verdict rules are pure
+(no asyncio, sockets, processes)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[2] / "wsbench"
 FORBIDDEN = {"asyncio", "socket", "subprocess", "ssl", "selectors", "threading", "multiprocessing"}
 PURE = sorted(
     [*(ROOT / "protocol").glob("*.py"), *(ROOT / "conform" / "cases").glob("*.py"),
-     ROOT / "conform" / "model.py", ROOT / "conform" / "judge.py", ROOT / "conform" / "result.py"]
+     ROOT / "conform" / "model.py", ROOT / "conform" / "judge.py", ROOT / "conform" / "result.py",
+     ROOT / "conform" / "ingress_rules.py", ROOT / "conform" / "matrix.py"]
 )
 
 
@@ -31,9 +33,10 @@ def test_pure_modules_do_no_io(path: Path) -> None:
 
 
 def test_pure_modules_import_only_pure_wsbench_modules() -> None:
-    io_modules = {"wsbench.conform.connection", "wsbench.conform.runner", "wsbench.cli"}
+    io_modules = {"wsbench.conform.connection", "wsbench.conform.runner", "wsbench.conform.ingress",
+                  "wsbench.conform.lab", "wsbench.lab", "wsbench.cli"}
     for path in PURE:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module:
-                assert not any(node.module.startswith(m) for m in io_modules), (path, node.module)
+                assert not any(node.module == m or node.module.startswith(m + ".") for m in io_modules), (path, node.module)

@@ -1,6 +1,7 @@
 """Echo server on aiohttp. Prints 'LISTENING <port>' once bound.
 
-Usage: python aiohttp_echo.py [PORT]   (0 or none: any free port on 127.0.0.1)
+Usage: python aiohttp_echo.py [PORT] [--deflate]   (0 or none: any free port on 127.0.0.1)
+--deflate accepts permessage-deflate (aiohttp's ``compress=True``).
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import sys
 
 from aiohttp import WSMsgType, web
 
+DEFLATE = "--deflate" in sys.argv[1:]
+
 
 async def echo(request: web.Request) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(max_msg_size=0, compress=False, autoping=True)
+    ws = web.WebSocketResponse(max_msg_size=0, compress=DEFLATE, autoping=True)
     await ws.prepare(request)
     async for msg in ws:
         if msg.type == WSMsgType.TEXT:
@@ -35,4 +38,5 @@ async def main(port: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 0))
+    args = [a for a in sys.argv[1:] if a != "--deflate"]
+    asyncio.run(main(int(args[0]) if args else 0))

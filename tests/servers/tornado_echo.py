@@ -1,6 +1,8 @@
 """Echo server on tornado. Prints 'LISTENING <port>' once bound.
 
-Usage: python tornado_echo.py [PORT]   (0 or none: any free port on 127.0.0.1)
+Usage: python tornado_echo.py [PORT] [--deflate]   (0 or none: any free port on 127.0.0.1)
+Tornado compresses only when the handler's ``get_compression_options`` returns a dict:
+None (the default here) turns permessage-deflate off, ``{}`` (--deflate) turns it on.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application
 from tornado.websocket import WebSocketHandler
 
+DEFLATE = "--deflate" in sys.argv[1:]
+
 
 class Echo(WebSocketHandler):
-    def get_compression_options(self) -> None:
-        return None
+    def get_compression_options(self) -> dict[str, object] | None:
+        return {} if DEFLATE else None
 
     async def on_message(self, message: str | bytes) -> None:
         await self.write_message(message, binary=isinstance(message, bytes))
@@ -32,4 +36,5 @@ async def main(port: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 0))
+    args = [a for a in sys.argv[1:] if a != "--deflate"]
+    asyncio.run(main(int(args[0]) if args else 0))

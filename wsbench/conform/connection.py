@@ -3,6 +3,8 @@
 The connection only moves bytes and records: frames go out exactly as a case built
 them; what comes back is parsed strictly (``wsbench.protocol``) into events. It
 answers pings, answers the server's close frame, and notes who closed and how.
+With permessage-deflate agreed it inflates the server's compressed messages and
+compresses the messages a case sends through :meth:`Connection.message_frames`.
 """
 
 from __future__ import annotations
@@ -12,12 +14,21 @@ import socket
 import ssl
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from wsbench.conform.model import Blob, Event
 from wsbench.errors import UsageError
+from wsbench.protocol.deflate import (
+    DeflateAgreement,
+    DeflateOffer,
+    Deflater,
+    Inflater,
+    NegotiationError,
+    offer_header,
+    parse_agreement,
+)
 from wsbench.protocol.frames import (
     Frame,
     FrameError,
@@ -37,7 +48,8 @@ from wsbench.protocol.handshake import (
 )
 from wsbench.protocol.messages import Close, Message, MessageAssembler, Ping, Pong
 
-__all__ = ["Target", "HandshakeError", "Connection", "open_connection", "WireLog"]
+__all__ = ["Target", "HandshakeError", "Connection", "DeflateStats", "open_connection", "WireLog",
+           "message_frames"]
 
 _READ_SIZE = 1 << 16
 _SYNC_PREFIX = b"wsbench-sync-"
@@ -70,6 +82,12 @@ class Target:
         host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
         return cls(url, parts.scheme == "wss", parts.hostname, port, resource,
                    host if default else f"{host}:{port}")
+
+    def with_resource(self, resource: str) -> Target:
+        """The same host with another path (and query)."""
+        resource = "/" + resource.lstrip("/")
+        scheme = "wss" if self.secure else "ws"
+        return replace(self, url=f"{scheme}://{self.host_header}{resource}", resource=resource)
 
 
 class HandshakeError(Exception):
@@ -106,14 +124,67 @@ class WireLog:
         return [*self.head, *middle, *self.tail]
 
 
+@dataclass
+class DeflateStats:
+    """Payload bytes of compressed messages, before and after compression, each way."""
+
+    sent_plain: int = 0
+    sent_wire: int = 0
+    received_plain: int = 0
+    received_wire: int = 0
+    received_compressed: int = 0
+    received_uncompressed: int = 0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        def ratio(wire: int, plain: int) -> float | None:
+            return round(wire / plain, 4) if plain else None
+
+        return {"sent_ratio": ratio(self.sent_wire, self.sent_plain),
+                "received_ratio": ratio(self.received_wire, self.received_plain),
+                "messages_received_compressed": self.received_compressed,
+                "messages_received_uncompressed": self.received_uncompressed}
+
+
+def message_frames(payload: bytes, *, is_binary: bool, fragment_size: int | None = None,
+                   deflater: Deflater | None = None) -> list[Frame]:
+    """One data message as client frames: compressed (RSV1 on the first frame) when a
+    ``deflater`` is given, cut into frames of ``fragment_size`` bytes of (wire) payload."""
+    first = Opcode.BINARY if is_binary else Opcode.TEXT
+    data = deflater.compress(payload) if deflater is not None else payload
+    rsv = 4 if deflater is not None else 0
+    if not fragment_size or fragment_size >= len(data):
+        return [Frame(first, data, rsv=rsv)]
+    pieces = [data[i : i + fragment_size] for i in range(0, len(data), fragment_size)]
+    last = len(pieces) - 1
+    return [Frame(first if i == 0 else Opcode.CONT, piece, fin=i == last, rsv=rsv if i == 0 else 0)
+            for i, piece in enumerate(pieces)]
+
+
 class Connection:
-    """An open WebSocket connection driven byte by byte; see module docstring."""
+    """An open WebSocket connection driven byte by byte; see module docstring.
+
+    ``response``: the server's 101; ``agreement``: the permessage-deflate parameters
+    it accepted (None: no compression).
+    """
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 leftover: bytes, log: WireLog) -> None:
+                 leftover: bytes, log: WireLog, *, response: Response | None = None,
+                 agreement: DeflateAgreement | None = None, max_size: int = 1 << 30) -> None:
         self._reader = reader
         self._writer = writer
         self.log = log
+        self.response = response
+        self.agreement = agreement
+        self.deflate_stats = DeflateStats()
+        self.deflater: Deflater | None = None
+        inflater: Inflater | None = None
+        if agreement is not None:
+            self.deflater = Deflater(window_bits=agreement.client_max_window_bits,
+                                     no_context_takeover=agreement.client_no_context_takeover)
+            inflater = Inflater(window_bits=agreement.server_max_window_bits,
+                                no_context_takeover=agreement.server_no_context_takeover,
+                                max_size=max_size)
         self.events: list[Event] = []
         self.client_close_sent = False
         self.closed_by_client = False
@@ -122,8 +193,8 @@ class Connection:
         self.reset = False
         self.dropped_by_client = False
         self.violation: str | None = None
-        self._parser = FrameParser()
-        self._assembler = MessageAssembler()
+        self._parser = FrameParser(allowed_rsv=4 if agreement is not None else 0)
+        self._assembler = MessageAssembler(inflater=inflater)
         self._changed = asyncio.Event()
         self._sync_counter = 0
         self._sync_done: set[bytes] = set()
@@ -281,8 +352,35 @@ class Connection:
         self.log.add("!!", f"server broke RFC 6455: {what}")
         self._notify()
 
+    @property
+    def local_address(self) -> str:
+        """wsbench's own ``host:port`` on this connection."""
+        address = self._writer.get_extra_info("sockname")
+        if not address:
+            return ""
+        host, port = address[0], address[1]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    def message_frames(self, payload: bytes, *, is_binary: bool,
+                       fragment_size: int | None = None) -> list[Frame]:
+        """A data message as frames, compressed when permessage-deflate was agreed."""
+        frames = message_frames(payload, is_binary=is_binary, fragment_size=fragment_size,
+                                deflater=self.deflater)
+        if self.deflater is not None:
+            self.deflate_stats.sent_plain += len(payload)
+            self.deflate_stats.sent_wire += sum(len(f.payload) for f in frames)
+        return frames
+
     def _handle(self, event: Message | Ping | Pong | Close | None) -> None:
         if isinstance(event, Message):
+            if self.agreement is not None:
+                stats = self.deflate_stats
+                if event.compressed:
+                    stats.received_compressed += 1
+                    stats.received_plain += len(event.payload)
+                    stats.received_wire += event.wire_size or 0
+                else:
+                    stats.received_uncompressed += 1
             self.events.append(Event("message", Blob.of(event.payload), event.binary))
         elif isinstance(event, Ping):
             self.events.append(Event("ping", Blob.of(event.payload)))
@@ -309,10 +407,15 @@ class Connection:
 async def open_connection(target: Target, *, timeout: float, log: WireLog,
                           ssl_context: ssl.SSLContext | None = None,
                           extra_headers: Mapping[str, str] | None = None,
-                          key: str | None = "", version: str | None = "13") -> Connection:
+                          key: str | None = "", version: str | None = "13",
+                          protocols: Sequence[str] = (), deflate: Sequence[DeflateOffer] = (),
+                          local_host: str | None = None) -> Connection:
     """TCP (+TLS) connect and upgrade; HandshakeError when no WebSocket results.
 
     ``key=""`` draws a fresh key; None leaves the header out (a broken upgrade).
+    ``protocols`` / ``deflate``: subprotocols and permessage-deflate offers to make
+    (an invalid answer to them is a HandshakeError); ``local_host``: the address to
+    connect from.
     """
     context = ssl_context if target.secure else None
     if target.secure and context is None:
@@ -321,7 +424,8 @@ async def open_connection(target: Target, *, timeout: float, log: WireLog,
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(target.host, target.port, ssl=context,
                                     server_hostname=target.host if context else None,
-                                    limit=_READ_SIZE * 4),
+                                    limit=_READ_SIZE * 4,
+                                    local_addr=(local_host, 0) if local_host else None),
             timeout)
     except TimeoutError as exc:
         raise HandshakeError(f"connect to {target.host}:{target.port} timed out") from exc
@@ -331,8 +435,13 @@ async def open_connection(target: Target, *, timeout: float, log: WireLog,
     if sock is not None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     use_key = new_key() if key == "" else key
+    headers = dict(extra_headers or {})
+    if protocols:
+        headers["Sec-WebSocket-Protocol"] = ", ".join(protocols)
+    if deflate:
+        headers["Sec-WebSocket-Extensions"] = offer_header(deflate)
     request = build_request(target.host_header, target.resource, key=use_key, version=version,
-                            extra=extra_headers)
+                            extra=headers)
     log.add("tx", f"HTTP upgrade GET {target.resource}")
     try:
         writer.write(request)
@@ -344,11 +453,20 @@ async def open_connection(target: Target, *, timeout: float, log: WireLog,
         writer.transport.abort()
         raise HandshakeError(f"upgrade failed: {exc}") from exc
     log.add("rx", f"HTTP {response.status} {response.reason}".rstrip())
-    problems = check_upgrade(response, use_key or "")
+    problems = check_upgrade(response, use_key or "", protocols=protocols, extensions=bool(deflate))
+    agreement = None
+    if not problems and deflate:
+        try:
+            agreement = parse_agreement(deflate, response.header("sec-websocket-extensions"))
+        except NegotiationError as exc:
+            problems.append(f"invalid permessage-deflate answer: {exc}")
+        else:
+            log.add("rx", f"permessage-deflate: {agreement.response}" if agreement
+                    else "permessage-deflate declined")
     if problems:
         writer.transport.abort()
         raise HandshakeError("; ".join(problems), response)
-    return Connection(reader, writer, leftover, log)
+    return Connection(reader, writer, leftover, log, response=response, agreement=agreement)
 
 
 async def _read_head(reader: asyncio.StreamReader) -> tuple[Response, bytes]:

@@ -27,6 +27,10 @@ class Observation:
     ``clean``: both close frames were exchanged and the server closed TCP first.
     ``dropped_by_client``: wsbench had to drop the TCP connection after a timeout.
     ``violation``: the server broke RFC 6455 (what the strict parser reported).
+    ``declined``: the case offered permessage-deflate and the server accepted no offer
+    (why, in a few words); the case then only closed the connection.
+    ``ignored``: the server accepted permessage-deflate but left out parameters the
+    offer requested; an otherwise OK case is then NON-STRICT.
     """
 
     events: tuple[Event, ...] = ()
@@ -37,6 +41,8 @@ class Observation:
     dropped_by_client: bool = False
     violation: str | None = None
     handshake_error: str | None = None
+    declined: str | None = None
+    ignored: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,11 @@ def judge(case: Case, obs: Observation) -> Judgement:
     if obs.handshake_error is not None:
         return Judgement(Verdict.FAILED, CloseVerdict.FAILED, f"upgrade failed: {obs.handshake_error}")
     close, close_reason = _close_behaviour(case, obs)
+    if obs.declined is not None:
+        if obs.violation is not None:
+            return Judgement(Verdict.FAILED, close, f"server broke RFC 6455: {obs.violation}")
+        reason = obs.declined if close == CloseVerdict.OK else f"{obs.declined}; {close_reason}"
+        return Judgement(Verdict.UNIMPLEMENTED, close, reason)
     matched = next((o for o in case.outcomes if events_match(obs.events, o.events)), None)
     if case.informational:
         how = matched.reason if matched is not None and matched.reason else (
@@ -103,4 +114,9 @@ def judge(case: Case, obs: Observation) -> Judgement:
     reason = matched.reason or ("events as expected" if close == CloseVerdict.OK else close_reason)
     if close != CloseVerdict.OK and matched.reason:
         reason = f"{matched.reason}; {close_reason}"
+    if matched.verdict == Verdict.OK and obs.ignored:
+        return Judgement(Verdict.NON_STRICT, close,
+                         f"{reason}, but the server accepted permessage-deflate without the "
+                         f"requested {', '.join(obs.ignored)} (RFC 7692 7.1.1-7.1.2: it must "
+                         "echo a request it accepts)")
     return Judgement(matched.verdict, close, reason)

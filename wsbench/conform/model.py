@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from wsbench.protocol.deflate import DeflateOffer
 from wsbench.protocol.frames import Frame, Opcode, close_payload
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "Outcome",
     "CloseExpectation",
     "Case",
+    "case_sort_key",
     "message",
     "pong",
     "alive",
@@ -66,6 +68,8 @@ class CloseVerdict(StrEnum):
     WRONG_CODE = "WRONG CODE"
     UNCLEAN = "UNCLEAN"
     FAILED = "FAILED"
+    #: a check that expects no particular close (the ingress group)
+    NOT_JUDGED = "N/A"
 
 
 @dataclass(frozen=True)
@@ -180,11 +184,19 @@ class AwaitFailure:
 @dataclass(frozen=True)
 class EchoLoop:
     """Send ``count`` messages one after another, each after the previous echo came back;
-    records ``Event("echoes", count intact)``."""
+    records ``Event("echoes", count intact)``.
+
+    With ``data_set`` (a name in :mod:`wsbench.conform.cases.testdata`), message *i* is
+    the next ``payload.length`` bytes of that data, wrapping around at its end, as
+    Autobahn's 12.x/13.x send; ``payload``'s pattern is then unused.
+    ``fragment_size`` cuts each message's (compressed) payload into frames of that size.
+    """
 
     count: int
     payload: Blob
     binary: bool = False
+    data_set: str | None = None
+    fragment_size: int | None = None
 
 
 Action = SendFrames | SendBytes | SendMessage | Sync | AwaitFailure | EchoLoop
@@ -222,7 +234,12 @@ class CloseExpectation:
 
 @dataclass(frozen=True)
 class Case:
-    """One conformance case, numbered as Autobahn|Testsuite numbers it."""
+    """One conformance case, numbered as Autobahn|Testsuite numbers it.
+
+    ``deflate``: permessage-deflate offers to make in the upgrade (groups 12-13);
+    when the server accepts none the case is UNIMPLEMENTED, and once accepted every
+    message the case sends with :class:`SendMessage` or :class:`EchoLoop` is compressed.
+    """
 
     id: str
     group: str
@@ -233,14 +250,20 @@ class Case:
     close: CloseExpectation
     informational: bool = False
     timed: bool = False
+    deflate: tuple[DeflateOffer, ...] = ()
 
     @property
     def group_number(self) -> str:
         return self.id.split(".")[0]
 
     @property
-    def sort_key(self) -> tuple[int | str, ...]:
-        return tuple(int(p) if p.isdigit() else p for p in self.id.split("."))
+    def sort_key(self) -> tuple[tuple[int, str], ...]:
+        return case_sort_key(self.id)
+
+
+def case_sort_key(case_id: str) -> tuple[tuple[int, str], ...]:
+    """Autobahn's numeric order; named parts (``ingress.idle-timeout``) after all numbers."""
+    return tuple((int(p), "") if p.isdigit() else (1 << 30, p) for p in case_id.split("."))
 
 
 # -- frame shorthands (client frames: masked) ---------------------------------------------

@@ -5,6 +5,7 @@ rendered again later. JSON keys are a contract like the load Result's: add freel
 rename or remove only with a new schema.
 
     {"schema": "wsbench/conform@1", "complete": true, "url": "ws://...",
+     "target": "nginx",                      # only in a lab run: the target's label
      "started_at": "ISO-8601", "duration_s": 1.5, "options": {...},
      "cases": {"1.1.1": {"group": "Framing", "description": "...", "expectation": "...",
                          "verdict": "OK", "close": "OK", "reason": "...",
@@ -12,6 +13,9 @@ rename or remove only with a new schema.
      "summary": {"total": 301, "verdicts": {"OK": 290, ...}, "close": {...},
                  "groups": {"1": {"name": "Framing", "total": 16, "OK": 16, ...}},
                  "failed": ["3.1", ...]}}
+
+``close`` is ``N/A`` for the ingress checks (no close behaviour is judged there);
+their ``observed`` starts with ``value``, the measurement in a few words.
 """
 
 from __future__ import annotations
@@ -61,6 +65,8 @@ class ConformResult:
     duration_s: float
     options: Mapping[str, Any]
     cases: Mapping[str, CaseResult]
+    #: the target's label in a lab run (``pod``, ``nginx``, ...)
+    target: str | None = None
 
     @property
     def failed(self) -> list[str]:
@@ -88,6 +94,7 @@ class ConformResult:
         started = dt.datetime.fromtimestamp(self.started_at, dt.UTC).isoformat()
         return {
             "schema": SCHEMA, "complete": self.complete, "url": self.url,
+            **({"target": self.target} if self.target is not None else {}),
             "started_at": started, "duration_s": round(self.duration_s, 3),
             "options": dict(self.options),
             "cases": {cid: r.to_json() for cid, r in self.cases.items()},
@@ -98,18 +105,31 @@ class ConformResult:
         return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
 
 
-def to_junit_xml(result: ConformResult) -> str:
-    """One ``<testcase>`` per case: FAILED is a ``<failure>``, UNIMPLEMENTED is ``<skipped>``."""
+def to_junit_xml(*results: ConformResult) -> str:
+    """One ``<testsuite>`` per result (per target), one ``<testcase>`` per case:
+    FAILED is a ``<failure>``, UNIMPLEMENTED is ``<skipped>``."""
+    total = sum(len(r.cases) for r in results)
+    failures = sum(len(r.failed) for r in results)
+    duration = sum(r.duration_s for r in results)
+    suites = ET.Element("testsuites", name="wsbench conform", tests=str(total),
+                        failures=str(failures), time=f"{duration:.3f}")
+    for result in results:
+        _suite(suites, result)
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _suite(parent: ET.Element, result: ConformResult) -> None:
     failures = len(result.failed)
     skipped = sum(1 for r in result.cases.values() if r.verdict == Verdict.UNIMPLEMENTED)
-    suites = ET.Element("testsuites", name="wsbench conform", tests=str(len(result.cases)),
-                        failures=str(failures), time=f"{result.duration_s:.3f}")
-    suite = ET.SubElement(suites, "testsuite", name=f"conform {result.url}",
+    label = f"{result.target} {result.url}" if result.target else result.url
+    suite = ET.SubElement(parent, "testsuite", name=f"conform {label}",
                           tests=str(len(result.cases)), failures=str(failures),
                           skipped=str(skipped), errors="0", time=f"{result.duration_s:.3f}")
+    prefix = f"conform.{result.target}." if result.target else "conform."
     for cid, r in result.cases.items():
-        group = r.group.lower().replace("/", "-").replace(" ", "-")
-        testcase = ET.SubElement(suite, "testcase", classname=f"conform.{group}",
+        group = r.group.lower().replace("/", "-").replace(" ", "-").replace("(", "").replace(")", "")
+        testcase = ET.SubElement(suite, "testcase", classname=f"{prefix}{group}",
                                  name=f"{cid} {r.description}"[:200],
                                  time=f"{r.duration_ms / 1000:.3f}")
         if r.verdict == Verdict.FAILED:
@@ -121,15 +141,13 @@ def to_junit_xml(result: ConformResult) -> str:
         else:
             out = ET.SubElement(testcase, "system-out")
             out.text = f"{r.verdict} (close {r.close}): {r.reason}"
-    ET.indent(suites)
-    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
 def render_table(result: ConformResult, *, failed_limit: int = 30) -> str:
     """A table by group, then the failed cases with their one-line reasons."""
     summary = result.summary()
     columns = ["OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED"]
-    header = f"{'group':<24}{'cases':>6}" + "".join(f"{c:>15}" for c in columns)
+    header = f"{'group':<36}{'cases':>6}" + "".join(f"{c:>15}" for c in columns)
     lines = [f"wsbench conform {result.url}" + ("" if result.complete else "  (INCOMPLETE)"),
              header, "-" * len(header)]
 
@@ -138,11 +156,11 @@ def render_table(result: ConformResult, *, failed_limit: int = 30) -> str:
 
     for number in sorted(summary["groups"], key=key):
         row = summary["groups"][number]
-        label = f"{number} {row['name']}"[:23]
-        lines.append(f"{label:<24}{row['total']:>6}" + "".join(f"{row[c]:>15}" for c in columns))
+        label = f"{number} {row['name']}"[:35]
+        lines.append(f"{label:<36}{row['total']:>6}" + "".join(f"{row[c]:>15}" for c in columns))
     totals = summary["verdicts"]
     lines.append("-" * len(header))
-    lines.append(f"{'total':<24}{summary['total']:>6}" + "".join(f"{totals[c]:>15}" for c in columns))
+    lines.append(f"{'total':<36}{summary['total']:>6}" + "".join(f"{totals[c]:>15}" for c in columns))
     failed = summary["failed"]
     if failed:
         lines.append("")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -31,14 +31,21 @@ _MAX_HEAD = 64 * 1024
 
 @dataclass(frozen=True)
 class Response:
-    """The head of an HTTP response; header names are lower-case, values joined by ``, ``."""
+    """The head of an HTTP response; header names are lower-case, values joined by ``, ``.
+    ``raw`` keeps every header line apart (``Set-Cookie`` values cannot be joined)."""
 
     status: int
     reason: str
     headers: Mapping[str, str] = field(default_factory=dict)
+    raw: tuple[tuple[str, str], ...] = ()
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
+
+    def header_list(self, name: str) -> list[str]:
+        """Every value of header ``name``, one per header line."""
+        key = name.lower()
+        return [value for header, value in self.raw if header == key]
 
 
 def new_key() -> str:
@@ -93,19 +100,27 @@ def parse_response(buffer: bytes) -> tuple[Response, int] | None:
     if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
         raise ValueError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
     headers: dict[str, str] = {}
+    raw: list[tuple[str, str]] = []
     for line in lines[1:]:
         name, sep, value = line.partition(":")
         if not sep:
             raise ValueError(f"malformed header line: {line[:80]!r}")
         key = name.strip().lower()
         value = value.strip()
+        raw.append((key, value))
         headers[key] = f"{headers[key]}, {value}" if key in headers else value
     reason = parts[2] if len(parts) > 2 else ""
-    return Response(int(parts[1]), reason, headers), end + 4
+    return Response(int(parts[1]), reason, headers, tuple(raw)), end + 4
 
 
-def check_upgrade(response: Response, key: str) -> list[str]:
-    """What is wrong with ``response`` as the answer to an upgrade with ``key`` (empty: fine)."""
+def check_upgrade(response: Response, key: str, *, protocols: Sequence[str] = (),
+                  extensions: bool = False) -> list[str]:
+    """What is wrong with ``response`` as the answer to an upgrade with ``key`` (empty: fine).
+
+    ``protocols``: the subprotocols offered (the answer may select one of them, or none);
+    ``extensions``: whether extensions were offered (the caller checks the answer to
+    them); without an offer, an answer that accepts an extension is wrong.
+    """
     if response.status != 101:
         return [f"HTTP {response.status} {response.reason}".rstrip()]
     problems = []
@@ -118,6 +133,12 @@ def check_upgrade(response: Response, key: str) -> list[str]:
     accept = response.header("sec-websocket-accept")
     if accept != accept_for(key):
         problems.append(f"Sec-WebSocket-Accept is {accept!r}, expected {accept_for(key)!r}")
+    selected = response.header("sec-websocket-protocol")
+    if selected is not None and selected not in protocols:
+        problems.append(f"the server selected subprotocol {selected!r}, which was not offered")
+    accepted = response.header("sec-websocket-extensions")
+    if accepted and not extensions:
+        problems.append(f"the server accepted extensions {accepted!r}, none were offered")
     return problems
 
 

@@ -5,13 +5,19 @@ produced and returns what the peer *said*: whole messages, pings, pongs, a close
 Anything a server must not do (a continuation with nothing to continue, a new data
 frame inside a fragmented message, text that is not UTF-8, a malformed close frame)
 raises :class:`~wsbench.protocol.frames.FrameError`.
+
+With permessage-deflate agreed (an :class:`~wsbench.protocol.deflate.Inflater`), RSV1
+on the first frame of a message marks it compressed (RFC 7692 section 6); RSV1 on a
+continuation or a control frame, or data that does not inflate, is a violation.
 """
 
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 
+from wsbench.protocol.deflate import Inflater
 from wsbench.protocol.frames import Frame, FrameError, Opcode, parse_close_payload
 
 __all__ = ["Message", "Ping", "Pong", "Close", "PeerEvent", "MessageAssembler"]
@@ -19,11 +25,14 @@ __all__ = ["Message", "Ping", "Pong", "Close", "PeerEvent", "MessageAssembler"]
 
 @dataclass(frozen=True)
 class Message:
-    """A complete data message; ``frames`` is how many frames carried it."""
+    """A complete data message; ``frames`` is how many frames carried it, ``wire_size``
+    the bytes of payload they carried (smaller than the message when ``compressed``)."""
 
     payload: bytes
     binary: bool
     frames: int = 1
+    compressed: bool = False
+    wire_size: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -48,13 +57,20 @@ PeerEvent = Message | Ping | Pong | Close
 
 
 class MessageAssembler:
-    """Reassembles fragmented messages and validates text as it arrives (fail fast)."""
+    """Reassembles fragmented messages and validates text as it arrives (fail fast).
 
-    def __init__(self) -> None:
+    ``inflater``: permessage-deflate was agreed; compressed messages are inflated
+    frame by frame, and their text is validated as it inflates.
+    """
+
+    def __init__(self, *, inflater: Inflater | None = None) -> None:
         self._parts: list[bytes] = []
         self._binary = False
         self._in_message = False
+        self._compressed = False
+        self._wire_size = 0
         self._decoder: codecs.IncrementalDecoder | None = None
+        self._inflater = inflater
 
     @property
     def in_message(self) -> bool:
@@ -64,6 +80,9 @@ class MessageAssembler:
     def receive(self, frame: Frame) -> PeerEvent | None:
         """The event ``frame`` completes, or None while a fragmented message goes on."""
         opcode = frame.opcode
+        if frame.rsv & 4 and (opcode == Opcode.CONT or opcode >= 0x8):
+            kind = "continuation" if opcode == Opcode.CONT else "control"
+            raise FrameError(f"RSV1 set on a {kind} frame (permessage-deflate marks only the first)")
         if opcode == Opcode.PING:
             return Ping(frame.payload)
         if opcode == Opcode.PONG:
@@ -79,18 +98,33 @@ class MessageAssembler:
                 raise FrameError("new data frame inside a fragmented message")
             self._in_message = True
             self._binary = opcode == Opcode.BINARY
+            self._compressed = bool(frame.rsv & 4)
+            self._wire_size = 0
             self._parts = []
             self._decoder = None if self._binary else codecs.getincrementaldecoder("utf-8")()
-        self._parts.append(frame.payload)
+        self._wire_size += len(frame.payload)
+        plain = self._inflate(frame) if self._compressed else frame.payload
+        self._parts.append(plain)
         if self._decoder is not None:
             try:
-                self._decoder.decode(frame.payload, final=frame.fin)
+                self._decoder.decode(plain, final=frame.fin)
             except UnicodeDecodeError as exc:
                 raise FrameError("text message is not valid UTF-8") from exc
         if not frame.fin:
             return None
-        message = Message(b"".join(self._parts), self._binary, len(self._parts))
+        message = Message(b"".join(self._parts), self._binary, len(self._parts),
+                          self._compressed, self._wire_size)
         self._in_message = False
         self._parts = []
         self._decoder = None
         return message
+
+    def _inflate(self, frame: Frame) -> bytes:
+        if self._inflater is None:  # the parser only lets RSV1 through when deflate was agreed
+            raise FrameError("RSV1 set without permessage-deflate")
+        try:
+            return self._inflater.feed(frame.payload, fin=frame.fin)
+        except zlib.error as exc:
+            raise FrameError(f"compressed message does not inflate: {exc}") from exc
+        except ValueError as exc:
+            raise FrameError(str(exc)) from exc

@@ -12,6 +12,7 @@ from wsbench.conform.model import (
     SendFrames,
     Verdict,
 )
+from wsbench.protocol.deflate import DeflateOffer
 from wsbench.protocol.frames import Frame
 
 __all__ = ["ECHO_THEN_CLOSE", "fail_with", "ok", "ok_or_nothing", "send", "case"]
@@ -43,5 +44,7 @@ def send(*frames: Frame, chop: int | None = None, per_frame: bool = False,
 
 
 def case(id: str, group: str, description: str, expectation: str, actions: tuple | list,
-         outcomes: tuple[Outcome, ...], close: CloseExpectation, **extra: bool) -> Case:
-    return Case(id, group, description, expectation, tuple(actions), outcomes, close, **extra)
+         outcomes: tuple[Outcome, ...], close: CloseExpectation, *, informational: bool = False,
+         timed: bool = False, deflate: tuple[DeflateOffer, ...] = ()) -> Case:
+    return Case(id, group, description, expectation, tuple(actions), outcomes, close,
+                informational=informational, timed=timed, deflate=deflate)
