@@ -51,3 +51,9 @@ def test_not_a_stamp():
 def test_minimum_size():
     with pytest.raises(ValueError):
         stamp_factory(STAMP_SIZE - 1)
+
+
+def test_stamp_bytes_are_the_documented_hex_digits():
+    make = stamp_factory(40)
+    for seq, send_ns in [(0, 0), (1, 2), (2**63, 2**64 - 1), (123456789, 987654321012345)]:
+        assert make(seq, send_ns) == b"%016x%016x" % (seq, send_ns) + b"." * 8

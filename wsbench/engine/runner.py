@@ -28,7 +28,14 @@ from wsbench.errors import LocalError
 from wsbench.metrics.result import RESULT_SCHEMA, disruption_impact, generator_health, merge_target
 from wsbench.scenario import Scenario, Target, redact_url
 
-__all__ = ["RunOutcome", "run_scenario", "default_processes", "new_run_id", "write_json_atomic"]
+__all__ = [
+    "RunOutcome",
+    "run_scenario",
+    "default_processes",
+    "new_run_id",
+    "write_json_atomic",
+    "load_shard",
+]
 
 ProgressFn = Callable[[str], None]
 
@@ -249,13 +256,30 @@ def _run_target(
         if not path.exists():
             say(f"[{target.name}] worker {spec.index} left no results (exit code {process.exitcode})")
             continue
-        shard = json.loads(path.read_text())
+        shard = load_shard(path)
         if process.exitcode not in (0, None):
             shard["complete"] = False
             _append_event(events_path, "worker_crashed", target=target.name, worker=spec.index,
                           exitcode=process.exitcode)
         shards.append(shard)
     return shards, records
+
+
+def load_shard(path: Path) -> dict[str, Any]:
+    """A worker's shard with its timeline read back from the file it appended to."""
+    shard: dict[str, Any] = json.loads(path.read_text())
+    name = shard.get("timeline_file")
+    if name:
+        timeline = []
+        timeline_path = path.parent / name
+        if timeline_path.exists():
+            for line in timeline_path.read_text().splitlines():
+                try:
+                    timeline.append(json.loads(line))
+                except ValueError:  # a line cut short by a crash: the seconds before it count
+                    break
+        shard["timeline"] = timeline
+    return shard
 
 
 def _wait_ready(workers: list[mp.process.BaseProcess], progress: Any, interrupt: _Interrupt) -> None:

@@ -151,8 +151,12 @@ class Recorder:
 
     # --- output ---------------------------------------------------------------------
 
-    def snapshot(self, *, complete: bool, meta: dict[str, Any]) -> dict[str, Any]:
-        """A JSON-able shard of everything measured so far."""
+    def snapshot(self, *, complete: bool, meta: dict[str, Any], timeline: bool = True) -> dict[str, Any]:
+        """A JSON-able shard of everything measured so far.
+
+        ``timeline=False`` leaves the per-second timeline out (a long run's worker appends
+        it to a file as it goes instead of rewriting it every second).
+        """
         self.flush()
         return {
             "schema": SHARD_SCHEMA,
@@ -183,6 +187,6 @@ class Recorder:
             "recovery": self.recovery.encode(),
             "loop_lag": self.loop_lag.encode(),
             "cpu_percent": list(self.cpu_percent),
-            "timeline": list(self.timeline),
+            "timeline": list(self.timeline) if timeline else [],
             "recoveries": [list(pair) for pair in self.recoveries],
         }

@@ -9,12 +9,16 @@ arrival order.
 
 from __future__ import annotations
 
+import binascii
+import struct
 from collections.abc import Callable
 
 __all__ = ["STAMP_SIZE", "stamp_factory", "read_seq", "read_stamp"]
 
 STAMP_SIZE = 32
 _PAD = b"."
+_pack = struct.Struct(">QQ").pack
+_hexlify = binascii.hexlify
 
 
 def stamp_factory(size: int) -> Callable[[int, int], bytes]:
@@ -24,7 +28,8 @@ def stamp_factory(size: int) -> Callable[[int, int], bytes]:
     padding = _PAD * (size - STAMP_SIZE)
 
     def make(seq: int, send_ns: int) -> bytes:
-        return b"%016x%016x" % (seq, send_ns) + padding
+        # == b"%016x%016x" % (seq, send_ns), in half the time (bench/bench_hotpath.py)
+        return _hexlify(_pack(seq, send_ns)) + padding
 
     return make
 
