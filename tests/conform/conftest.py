@@ -8,6 +8,7 @@ killed) by its own PID when the fixture ends, also when a test failed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -62,6 +63,16 @@ def start_server(command: list[str], log: Path) -> tuple[subprocess.Popen[str], 
     return proc, f"ws://127.0.0.1:{int(line.split()[1])}/"
 
 
+@contextlib.contextmanager
+def serving(command: list[str], log: Path) -> Iterator[str]:
+    """A test server's URL while it runs; stopped by its PID afterwards, also on failure."""
+    proc, url = start_server(command, log)
+    try:
+        yield url
+    finally:
+        stop(proc)
+
+
 def stop(proc: subprocess.Popen[str]) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -87,21 +98,15 @@ def echo_server(request: pytest.FixtureRequest,
     name = request.param
     command = server_command(name)
     log = tmp_path_factory.mktemp(f"server-{name}") / "stderr.log"
-    proc, url = start_server(command, log)
-    try:
+    with serving(command, log) as url:
         yield url
-    finally:
-        stop(proc)
 
 
 @pytest.fixture(scope="module")
 def websockets_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("server-websockets") / "stderr.log"
-    proc, url = start_server(server_command("websockets"), log)
-    try:
+    with serving(server_command("websockets"), log) as url:
         yield url
-    finally:
-        stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -111,11 +116,8 @@ def deflate_server(request: pytest.FixtureRequest,
     name = request.param
     command = [*server_command(name), "--deflate"]
     log = tmp_path_factory.mktemp(f"server-{name}-deflate") / "stderr.log"
-    proc, url = start_server(command, log)
-    try:
+    with serving(command, log) as url:
         yield url
-    finally:
-        stop(proc)
 
 
 @pytest.fixture(scope="module")

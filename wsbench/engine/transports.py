@@ -141,11 +141,12 @@ async def open_picows(session: Session, ctx: WorkerContext) -> dict[str, int]:
         if status is not None:
             raise UpgradeFailure(f"http_{int(status)}", str(exc)[:160]) from exc
         raise UpgradeFailure("other", str(exc)[:160]) from exc
-    except BaseException as exc:
+    except Exception as exc:
         sock.close()
-        if isinstance(exc, asyncio.CancelledError):
-            raise
         raise classify_error(exc) from exc
+    except BaseException:  # cancelled: the run is stopping
+        sock.close()
+        raise
     done = _monotonic_ns()
     if not listener.upgraded:  # picows returns quietly when the peer hangs up before the 101
         raise UpgradeFailure("closed", "connection closed before the 101")
@@ -197,11 +198,12 @@ async def open_websockets(session: Session, ctx: WorkerContext) -> dict[str, int
     except InvalidStatus as exc:
         sock.close()
         raise UpgradeFailure(f"http_{exc.response.status_code}", str(exc)[:160]) from exc
-    except BaseException as exc:
+    except Exception as exc:
         sock.close()
-        if isinstance(exc, asyncio.CancelledError):
-            raise
         raise classify_error(exc) from exc
+    except BaseException:  # cancelled: the run is stopping
+        sock.close()
+        raise
     done = _monotonic_ns()
     tls_end = tls_done_ns(ws.transport) if endpoint.secure else 0
     if ctx.scenario.subprotocols:
