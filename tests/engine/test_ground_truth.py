@@ -7,6 +7,8 @@ messages) and the tests check that wsbench measures exactly that.
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
 import pytest
@@ -101,7 +103,6 @@ def test_two_processes_merge_exactly(tmp_path):
     assert target["messages"]["received"] == 120
     shard_files = sorted((outcome.run_dir / "shards" / "t").glob("worker-*.json"))
     assert len(shard_files) == 2
-    import json
 
     shards = [json.loads(p.read_text()) for p in shard_files]
     merged = Histogram()
@@ -110,6 +111,8 @@ def test_two_processes_merge_exactly(tmp_path):
     assert Histogram.decode(target["rtt"]["hdr"]) == merged
     assert merged.count == 120
     assert outcome.result["generator"]["processes"] == 2
+    machine = outcome.result["generator"]["machine"]
+    assert machine["cpus"] == os.cpu_count() and machine["cpu_model"] and machine["host"]
 
 
 def test_wss_times_tls_and_http_separately(tmp_path, tls_echo_url, tls_material):

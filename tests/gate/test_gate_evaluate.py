@@ -141,3 +141,18 @@ def test_gate_is_pure_and_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+def test_baseline_from_another_machine_is_warned_about(result):
+    from wsbench.engine.machine import machine_facts
+
+    here = copy.deepcopy(result)
+    here["generator"]["machine"] = machine_facts()
+    elsewhere = copy.deepcopy(result)
+    elsewhere["generator"]["machine"] = {**machine_facts(), "cpus": 96, "cpu_model": "Other CPU"}
+    same = evaluate_gate(here, baseline=copy.deepcopy(here), max_regressions=["rtt.p99=10%"])
+    assert not any("another machine" in w for w in same.warnings)
+    other = evaluate_gate(here, baseline=elsewhere, max_regressions=["rtt.p99=10%"])
+    (warning,) = [w for w in other.warnings if "another machine" in w]
+    assert "cpus 96 vs" in warning and "Other CPU vs" in warning
+    assert "another machine" in to_markdown(other)

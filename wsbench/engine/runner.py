@@ -23,6 +23,7 @@ from typing import Any
 
 from wsbench import __version__
 from wsbench.disrupt.actions import Disruptor
+from wsbench.engine.machine import machine_facts
 from wsbench.engine.worker import WorkerSpec, worker_main
 from wsbench.errors import LocalError
 from wsbench.metrics.result import RESULT_SCHEMA, disruption_impact, generator_health, merge_target
@@ -129,6 +130,7 @@ def run_scenario(
         scenario = replace(scenario, targets=targets)
         say(f"no target given: started an embedded echo server at {server.url}")
     processes = default_processes(scenario)
+    machine = machine_facts()
     result: dict[str, Any] = {
         "schema": RESULT_SCHEMA,
         "run_id": run_dir.name,
@@ -138,7 +140,7 @@ def run_scenario(
         "wsbench_version": __version__,
         "python": sys.version.split()[0],
         "scenario": scenario.redacted(),
-        "generator": generator_health([], processes),
+        "generator": {**generator_health([], processes), "machine": machine},
         **(sections or {}),
         "targets": {},
     }
@@ -168,7 +170,7 @@ def run_scenario(
                 result["targets"][target.name]["disruptions"] = disruption_impact(shards, records)
                 if shards:
                     result["targets"][target.name]["subprotocols"] = _sum_subprotocols(shards)
-                result["generator"] = generator_health(all_shards, processes)
+                result["generator"] = {**generator_health(all_shards, processes), "machine": machine}
                 result["duration_s"] = round(time.monotonic() - started, 3)
                 write_json_atomic(run_dir / "result.json", result)
             interrupted = interrupt.flag

@@ -45,6 +45,20 @@ def parse_thresholds(texts: Iterable[str]) -> list[Threshold]:
     return [parse_threshold(text) for text in texts]
 
 
+def machine_mismatch(result: Mapping[str, Any], baseline: Mapping[str, Any]) -> str:
+    """What differs between the run's machine and the baseline's ("" when nothing, or unknown)."""
+    ours = (result.get("generator") or {}).get("machine")
+    theirs = (baseline.get("generator") or {}).get("machine")
+    if not isinstance(ours, Mapping) or not isinstance(theirs, Mapping):
+        return ""
+    differences = [
+        f"{key} {theirs.get(key)!s} vs {ours.get(key)!s}"
+        for key in ("cpu_model", "cpus", "kernel")
+        if theirs.get(key) != ours.get(key)
+    ]
+    return "; ".join(differences)
+
+
 def _validity(
     result: Mapping[str, Any], *, allow_partial: bool, allow_saturated: bool
 ) -> tuple[list[Check], list[str]]:
@@ -149,6 +163,12 @@ def evaluate_gate(
     for threshold, source in parsed:
         checks.append(evaluate_threshold(result, threshold, targets=chosen, source=source))
     if baseline is not None:
+        mismatch = machine_mismatch(result, baseline)
+        if mismatch:
+            warnings.append(
+                f"the baseline was measured on another machine ({mismatch}): regressions "
+                "compare the machines too; record baselines on the runner that gates"
+            )
         for limit in limits:
             checks.append(
                 evaluate_regression(result, baseline, limit, targets=chosen, resamples=resamples)

@@ -24,6 +24,7 @@ import gevent
 from locust.runners import MasterRunner, WorkerRunner
 
 from wsbench import __version__
+from wsbench.engine.machine import machine_facts
 from wsbench.metrics.recorder import Recorder
 from wsbench.metrics.result import RESULT_SCHEMA, generator_health, merge_target
 from wsbench.scenario import redact_url
@@ -135,7 +136,7 @@ class ResultWriter:
             "engine": "locust",
             "scenario": {"name": "locust", "targets": [{"name": self.target, "url": host}],
                          "thresholds": []},
-            "generator": generator_health([shards], len(shards)),
+            "generator": {**generator_health([shards], len(shards)), "machine": machine_facts()},
             "targets": {self.target: merge_target(host, shards)},
         }
         path = run_dir / "result.json"

@@ -332,6 +332,11 @@ def generator_table(result: Mapping[str, Any]) -> Table:
     for key, value in generator.items():
         if key not in labels and key != "saturation_reasons" and not isinstance(value, dict | list):
             rows.append((Cell(key, key), Cell(str(value), _num(value))))
+    machine = generator.get("machine")
+    if isinstance(machine, Mapping):
+        text = (f"{machine.get('host', '?')}: {machine.get('cpus', '?')} × {machine.get('cpu_model', '?')}, "
+                f"kernel {machine.get('kernel', '?')}")
+        rows.append((Cell("machine", "machine"), Cell(text, text)))
     return Table(("measure", "value"), tuple(rows), "Load generator")
 
 
