@@ -24,11 +24,16 @@ from picows.api import WSHandshakeError
 
 from wsbench.engine.dial import UpgradeFailure, classify_error, dial, tls_done_ns
 
+try:  # the compiled listener (setup.py); the pure-Python _Listener below when not built
+    from wsbench.engine._fastpath import FastListener
+except ImportError:  # pragma: no cover - depends on the build
+    FastListener = None
+
 if TYPE_CHECKING:
     from wsbench.engine.session import Session
     from wsbench.engine.worker import WorkerContext
 
-__all__ = ["open_picows", "open_websockets", "choose_transport", "Opener"]
+__all__ = ["open_picows", "open_websockets", "choose_transport", "hot_path", "Opener"]
 
 Opener = Callable[["Session", "WorkerContext"], Awaitable[dict[str, int]]]
 _monotonic_ns = time.monotonic_ns
@@ -48,6 +53,13 @@ def choose_transport(name: str, *, deflate: bool) -> Opener:
     if deflate:
         raise ValueError("transport picows cannot do permessage-deflate")
     return open_picows
+
+
+def hot_path(opener: Opener, *, fast_listener: bool = True) -> str:
+    """Which code handles each message: ``compiled`` (the C listener) or ``python``."""
+    if opener is open_picows and FastListener is not None and fast_listener:
+        return "compiled"
+    return "python"
 
 
 def _phases(start_ns: int, dns_ns: int, tcp_ns: int, tls_end_ns: int, done_ns: int) -> dict[str, int]:
@@ -114,7 +126,12 @@ async def open_picows(session: Session, ctx: WorkerContext) -> dict[str, int]:
     start = _monotonic_ns()
     sock, dns_ns, tcp_ns = await dial(endpoint, source=ctx.source_for(session.index),
                                       timeout=ctx.scenario.connect_timeout)
-    listener = _Listener(session)
+    binary = ctx.scenario.message_type == "binary"
+    listener: Any
+    if FastListener is not None and ctx.fast_listener:
+        listener = FastListener(session, binary=binary, size=ctx.scenario.message_size)
+    else:
+        listener = _Listener(session)
     try:
         async with asyncio.timeout(ctx.scenario.connect_timeout):  # no extra Task (wait_for)
             transport, _ = await ws_connect(
@@ -154,7 +171,7 @@ async def open_picows(session: Session, ctx: WorkerContext) -> dict[str, int]:
     if ctx.scenario.subprotocols:
         offered = transport.response.headers.get("Sec-WebSocket-Protocol")
         ctx.note_subprotocol(offered)
-    msg_type = _BINARY if ctx.scenario.message_type == "binary" else _TEXT
+    msg_type = _BINARY if binary else _TEXT
     send_message = functools.partial(transport.send, msg_type)  # no Python frame per send
 
     def close(code: int) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 from wsbench.engine.dial import Endpoint, make_ssl_context
 from wsbench.engine.session import Session
-from wsbench.engine.transports import Opener, choose_transport
+from wsbench.engine.transports import Opener, choose_transport, hot_path
 from wsbench.metrics.recorder import Recorder
 from wsbench.protocol.stamp import stamp_factory
 from wsbench.scenario import Scenario, redact_url
@@ -85,6 +85,9 @@ class WorkerContext:
         self.read_buffer_size = max(2048, min(scenario.message_size + 64, 1 << 16))
         self.rng = random.Random(spec.index)
         self.clock = time.monotonic_ns  # tests pass a fake clock
+        #: the compiled picows listener when built; WSBENCH_PURE_PYTHON=1 forces the Python one
+        self.fast_listener = os.environ.get("WSBENCH_PURE_PYTHON", "") in ("", "0")
+        self.hot_path = hot_path(self.opener, fast_listener=self.fast_listener)
         self.stopping = False
         self.stop_ns = 0
         self.stop_event = asyncio.Event()
@@ -179,6 +182,7 @@ class WorkerContext:
             "mono_epoch_ns": self._mono_epoch_ns,
             "subprotocols": dict(self.subprotocols),
             "timeline_file": timeline_path.name,
+            "hot_path": self.hot_path,
         }
         shard = self.recorder.snapshot(complete=complete, meta=meta, timeline=False)
         tmp = path.with_suffix(".tmp")

@@ -1,0 +1,183 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The picows listener with the closed-loop hot path compiled (optional C extension).
+
+picows dispatches ``on_ws_frame`` through its C vtable: a listener written in Cython is
+called without a Python frame, reads the payload through picows' pointer, parses the
+stamp's sequence number and builds the next stamp in C. Everything else — and every
+message off the common path (a duplicate, an unmatched reply, a session finishing,
+``rate`` mode, fragments) — goes to ``Session.on_message`` exactly like the pure-Python
+listener in ``transports.py``, which is the fallback when this module is not built.
+
+The closed-loop fast path is ``Session.on_message`` + ``Session.send_next`` for the case
+"closed loop, not finishing, reply matches an outstanding seq": same state (read and
+written on the Session object), same counters, same stamp bytes
+(``wsbench.protocol.stamp``). tests/engine/test_fastpath.py checks both listeners give
+the same figures on the same runs, and the stamp bytes against ``stamp_factory``.
+Measured in bench/bench_engine.py.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from libc.stdint cimport int64_t, uint64_t
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
+
+from picows.picows cimport WSFrame, WSListener, WSMsgType, WSTransport
+
+cdef const char* _HEX = b"0123456789abcdef"
+cdef Py_ssize_t _STAMP_SIZE = 32
+
+
+cdef inline int64_t _now_ns() noexcept nogil:
+    # the clock behind time.monotonic_ns() on Linux
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return <int64_t>ts.tv_sec * 1000000000 + ts.tv_nsec
+
+
+cdef inline int64_t _parse_seq(const char* p) noexcept nogil:
+    """The 16 lowercase hex digits of a stamp's seq; -1 if they are not that."""
+    cdef uint64_t value = 0
+    cdef int i
+    cdef char c
+    for i in range(16):
+        c = p[i]
+        if c'0' <= c <= c'9':
+            value = (value << 4) | <uint64_t>(c - c'0')
+        elif c'a' <= c <= c'f':
+            value = (value << 4) | <uint64_t>(c - c'a' + 10)
+        else:
+            return -1
+    if value >> 63:
+        return -1
+    return <int64_t>value
+
+
+cdef inline void _put_hex(char* p, uint64_t value) noexcept nogil:
+    cdef int i
+    for i in range(15, -1, -1):
+        p[i] = _HEX[value & 15]
+        value >>= 4
+
+
+cdef bytes _stamp(uint64_t seq, uint64_t send_ns, Py_ssize_t size):
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, size)
+    cdef char* p = PyBytes_AS_STRING(out)
+    cdef Py_ssize_t i
+    _put_hex(p, seq)
+    _put_hex(p + 16, send_ns)
+    for i in range(_STAMP_SIZE, size):
+        p[i] = c'.'
+    return out
+
+
+def stamp(seq: int, send_ns: int, size: int) -> bytes:
+    """The stamp the fast path sends (== ``stamp_factory(size)(seq, send_ns)``)."""
+    if size < _STAMP_SIZE:
+        raise ValueError(f"message size must be at least {_STAMP_SIZE} bytes, got {size}")
+    return _stamp(seq, send_ns, size)
+
+
+def parse_seq(data: bytes) -> int:
+    """The seq the fast path reads (== ``read_seq`` for stamps; -1 otherwise)."""
+    if len(data) < _STAMP_SIZE:
+        return -1
+    return _parse_seq(PyBytes_AS_STRING(data))
+
+
+cdef class FastListener(WSListener):
+    """picows callbacks -> Session, with the closed-loop reply handled in C."""
+
+    cdef readonly object session
+    cdef object on_message
+    cdef object recorder
+    cdef dict outstanding
+    cdef list rtt
+    cdef Py_ssize_t size
+    cdef WSMsgType send_type
+    cdef bint closed_loop
+    cdef bytearray fragments
+    cdef public object close_code
+    cdef public str close_reason
+    cdef public bint upgraded
+
+    def __init__(self, session, *, binary: bool, size: int):
+        self.session = session
+        self.on_message = session.on_message
+        self.recorder = session.recorder
+        self.outstanding = session.outstanding
+        self.rtt = session.recorder.rtt_pending
+        self.size = size
+        self.send_type = WSMsgType.BINARY if binary else WSMsgType.TEXT
+        self.closed_loop = session.closed_loop
+        self.fragments = None
+        self.close_code = None
+        self.close_reason = ""
+        self.upgraded = False
+
+    cpdef on_ws_connected(self, WSTransport transport):
+        self.upgraded = True
+
+    cpdef on_ws_frame(self, WSTransport transport, WSFrame frame):
+        cdef WSMsgType msg_type = frame.msg_type
+        cdef int64_t now, seq
+        if msg_type == WSMsgType.TEXT or msg_type == WSMsgType.BINARY:
+            if frame.fin:
+                now = _now_ns()
+                if self.closed_loop and frame.payload_size >= _STAMP_SIZE:
+                    seq = _parse_seq(frame.payload_ptr)
+                    if seq >= 0 and self._reply(transport, seq, now):
+                        return
+                self.on_message(frame.get_payload_as_bytes(), now)
+            else:
+                self.fragments = bytearray(frame.get_payload_as_memoryview())
+        elif msg_type == WSMsgType.CONTINUATION:
+            if self.fragments is not None:
+                self.fragments += frame.get_payload_as_memoryview()
+                if frame.fin:
+                    data = bytes(self.fragments)
+                    self.fragments = None
+                    self.on_message(data, _now_ns())
+        elif msg_type == WSMsgType.CLOSE:
+            self.close_code = int(frame.get_close_code())
+            try:
+                self.close_reason = frame.get_close_reason() or ""
+            except Exception:  # a close reason that is not UTF-8
+                self.close_reason = "<invalid utf-8>"
+            if not transport.is_close_frame_sent:
+                transport.send_close(frame.get_close_code())
+            transport.disconnect()
+
+    cpdef on_ws_disconnected(self, WSTransport transport):
+        code = self.close_code
+        if code == 0:  # a close frame without a code
+            code = 1005
+        self.session.on_disconnect(code, self.close_reason)
+
+    cdef bint _reply(self, WSTransport transport, int64_t seq, int64_t now) except -1:
+        """Session.on_message + send_next for a matched closed-loop reply; False: not handled."""
+        session = self.session
+        if session.finishing:
+            return False
+        key = seq
+        scheduled = self.outstanding.pop(key, None)
+        if scheduled is None:
+            return False  # a duplicate or a stray: Session.on_message counts it
+        recorder = self.recorder
+        recorder.received += 1
+        self.rtt.append((now - <int64_t>scheduled) // 1000)
+        if seq < session.max_seq:
+            recorder.reordered += 1
+        else:
+            session.max_seq = key
+        left = session.messages_left
+        if not left:
+            session.finish()
+            return True
+        session.last_send_ns = now
+        next_seq = session.next_seq
+        session.next_seq = next_seq + 1
+        self.outstanding[next_seq] = now
+        transport.send(self.send_type, _stamp(<uint64_t>next_seq, <uint64_t>now, self.size))
+        recorder.sent += 1
+        if left > 0:
+            session.messages_left = left - 1
+        return True
