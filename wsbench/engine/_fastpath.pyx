@@ -88,6 +88,7 @@ cdef class FastListener(WSListener):
 
     cdef readonly object session
     cdef object on_message
+    cdef object answer_close
     cdef object recorder
     cdef dict outstanding
     cdef list rtt
@@ -99,8 +100,9 @@ cdef class FastListener(WSListener):
     cdef public str close_reason
     cdef public bint upgraded
 
-    def __init__(self, session, *, binary: bool, size: int):
+    def __init__(self, session, *, binary: bool, size: int, answer_close):
         self.session = session
+        self.answer_close = answer_close  # transports.answer_close (shared with _Listener)
         self.on_message = session.on_message
         self.recorder = session.recorder
         self.outstanding = session.outstanding
@@ -137,14 +139,7 @@ cdef class FastListener(WSListener):
                     self.fragments = None
                     self.on_message(data, _now_ns())
         elif msg_type == WSMsgType.CLOSE:
-            self.close_code = int(frame.get_close_code())
-            try:
-                self.close_reason = frame.get_close_reason() or ""
-            except Exception:  # a close reason that is not UTF-8
-                self.close_reason = "<invalid utf-8>"
-            if not transport.is_close_frame_sent:
-                transport.send_close(frame.get_close_code())
-            transport.disconnect()
+            self.answer_close(self, transport, frame)
 
     cpdef on_ws_disconnected(self, WSTransport transport):
         code = self.close_code

@@ -75,6 +75,18 @@ def _phases(start_ns: int, dns_ns: int, tcp_ns: int, tls_end_ns: int, done_ns: i
     return phases
 
 
+def answer_close(listener: Any, transport: WSTransport, frame: Any) -> None:
+    """The server's close frame: note its code and reason, answer it, disconnect."""
+    listener.close_code = int(frame.get_close_code())
+    try:
+        listener.close_reason = frame.get_close_reason() or ""
+    except Exception:  # a close reason that is not UTF-8
+        listener.close_reason = "<invalid utf-8>"
+    if not transport.is_close_frame_sent:
+        transport.send_close(frame.get_close_code())
+    transport.disconnect()
+
+
 class _Listener(WSListener):  # type: ignore[misc]
     """picows callbacks -> Session calls."""
 
@@ -104,14 +116,7 @@ class _Listener(WSListener):  # type: ignore[misc]
                     data, self.fragments = bytes(self.fragments), None
                     self.on_message(data, _monotonic_ns())
         elif msg_type is _CLOSE:
-            self.close_code = int(frame.get_close_code())
-            try:
-                self.close_reason = frame.get_close_reason() or ""
-            except Exception:  # a close reason that is not UTF-8
-                self.close_reason = "<invalid utf-8>"
-            if not transport.is_close_frame_sent:
-                transport.send_close(frame.get_close_code())
-            transport.disconnect()
+            answer_close(self, transport, frame)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         code = self.close_code
@@ -129,7 +134,8 @@ async def open_picows(session: Session, ctx: WorkerContext) -> dict[str, int]:
     binary = ctx.scenario.message_type == "binary"
     listener: Any
     if FastListener is not None and ctx.fast_listener:
-        listener = FastListener(session, binary=binary, size=ctx.scenario.message_size)
+        listener = FastListener(session, binary=binary, size=ctx.scenario.message_size,
+                                answer_close=answer_close)
     else:
         listener = _Listener(session)
     try:
