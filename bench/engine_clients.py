@@ -6,23 +6,19 @@ Clients:
 
 * ``wsbench`` — wsbench's real worker code path: :func:`wsbench.engine.worker.worker_main`
   (uvloop, Session, stamps, Recorder with every measurement on, the per-100 ms lag probe,
-  the per-second tick, shard and events writes). The only addition is a probe: a
-  ``WorkerContext`` subclass that starts the monitor coroutine below in the worker's loop
-  and reads the worker's own Recorder; it changes nothing on the hot path.
-* ``wsbench-websockets`` — the same with ``transport: websockets``.
-* ``wsbench-tuned`` — the same worker with a copy of ``session.py`` (``bench/proposed/``)
-  carrying the hot-path changes proposed in ``bench/README.md`` (reply matching, stamp) and
-  the proposed GC settings of ``worker_main``; the real modules are untouched.
-* ``wsbench-lean`` — ``wsbench-tuned`` on the lean transport prototype
-  (``bench/proposed/transport_lean.py``) instead of picows.
+  the per-second tick, shard and events writes) with the scenario's default ``transport:
+  auto`` — ``picows`` with the compiled listener in closed loop (``rtt``), ``lean`` in the
+  idle-heavy rate-mode ``idle`` test. The only addition is a probe: a ``WorkerContext``
+  subclass that starts the monitor coroutine below in the worker's loop and reads the
+  worker's own Recorder; it changes nothing on the hot path.
+* ``wsbench-picows``, ``wsbench-lean``, ``wsbench-websockets`` — the same with that transport
+  forced; ``wsbench-python`` — picows with the pure-Python listener
+  (``WSBENCH_PURE_PYTHON=1``: the fallback when the C extension is not built).
 * ``wsbench-shell`` (diagnostic, ``rtt`` only) — the real worker with ``Session.on_message``
   cut down to what a bare client does: splits the engine's cost into shell and per-message
   logic (in ``idle`` it is plain ``wsbench``).
 * ``picows`` — a bare picows client on uvloop: ``ws_connect`` with its defaults.
 * ``websockets`` — a bare websockets (asyncio API) client on uvloop: ``send`` then ``recv``.
-* ``lean`` — the prototype ``bench/proposed/lean.py`` (uvloop's transport + a ``__slots__``
-  protocol, no picows), used bare like the picows client: the memory floor of a leaner
-  transport.
 
 Tests:
 
@@ -34,8 +30,7 @@ Tests:
   from before the first session until all are open (CPU per session opened).
 
 Every test is bounded (``deadline_s``): the child exits with a partial result.
-Run as a script (``python bench/engine_clients.py``): ``bench/`` is then on ``sys.path``,
-which is how ``proposed`` (``bench/proposed/``) is found.
+Run as a script: ``python bench/engine_clients.py CONFIG_JSON``.
 """
 
 from __future__ import annotations
@@ -212,6 +207,11 @@ class Probe:
 # --- wsbench's engine -------------------------------------------------------------------------
 
 
+#: the transport each wsbench client forces (others: the scenario default, auto)
+TRANSPORTS = {"wsbench-picows": "picows", "wsbench-python": "picows", "wsbench-lean": "lean",
+              "wsbench-websockets": "websockets"}
+
+
 def run_wsbench(cfg: dict[str, Any]) -> None:
     from wsbench.engine import worker
     from wsbench.scenario import Scenario, Target
@@ -241,22 +241,8 @@ def run_wsbench(cfg: dict[str, Any]) -> None:
                 self.loop.create_task(probe.idle(lambda: rec.opened, lambda: rec.failed))
 
     worker.WorkerContext = BenchContext  # type: ignore[misc]
-    if cfg["client"] == "wsbench-tuned":
-        # A copy of session.py (bench/proposed/) with the changes bench/README.md proposes.
-        from proposed import session as session_tuned
-
-        worker.Session = session_tuned.Session  # type: ignore[misc]
-        worker.stamp_factory = session_tuned.make_factory
-    if cfg["client"] in ("wsbench-tuned", "wsbench-lean"):
-        gc.freeze()  # proposed in worker_main: import-time objects out of every collection
-        gc.set_threshold(10_000, 10, 10)  # ... and far fewer collections while opening
-    if cfg["client"] == "wsbench-lean":
-        from proposed import session as session_tuned
-        from proposed import transport_lean
-
-        worker.Session = session_tuned.Session  # type: ignore[misc]
-        worker.choose_transport = transport_lean.choose_transport
-        worker.stamp_factory = session_tuned.make_factory
+    if cfg["client"] == "wsbench-python":
+        os.environ["WSBENCH_PURE_PYTHON"] = "1"  # read by WorkerContext: the Python listener
     if cfg["client"] == "wsbench-shell" and cfg["test"] == "rtt":
         # Diagnostic: the engine with the per-message session logic cut to what a bare
         # client does (count, send a fixed message): what the shell around it costs.
@@ -300,7 +286,7 @@ def run_wsbench(cfg: dict[str, Any]) -> None:
         source_addresses=(cfg["source"],),
         processes=1,
         connect_timeout=30.0,
-        transport="websockets" if cfg["client"] == "wsbench-websockets" else "picows",
+        transport=TRANSPORTS.get(cfg["client"], "auto"),
     )
     tmp = tempfile.mkdtemp(prefix="wsbench-bench-")
     _TEMP_DIRS.append(tmp)
@@ -408,58 +394,6 @@ async def bare_picows(cfg: dict[str, Any]) -> None:
     await probe.rtt(lambda: counts.received)
 
 
-async def bare_lean(cfg: dict[str, Any]) -> None:
-    """The prototype in bench/proposed/lean.py, used bare like the picows client."""
-    from urllib.parse import urlsplit
-
-    from proposed.lean import connect
-
-    counts = _Counts()
-    rtt = cfg["test"] == "rtt"
-    parts = urlsplit(cfg["url"])
-    clients: list[Any] = []
-
-    def session() -> tuple[Any, Any]:
-        box: list[Any] = [None]
-        left = [cfg.get("messages") or 0]
-
-        def on_message(data: bytes, now_ns: int) -> None:
-            counts.received += 1
-            left[0] -= 1
-            if left[0] > 0:
-                box[0].send_text(MESSAGE)
-
-        return box, on_message
-
-    async def open_one() -> None:
-        box, on_message = session()
-        try:
-            client = await connect(parts.hostname, parts.port, parts.path or "/",
-                                   on_message=on_message, on_close=lambda code, reason: None,
-                                   local_addr=(cfg["source"], 0))
-        except Exception:
-            counts.failed += 1
-            return
-        box[0] = client
-        counts.opened += 1
-        clients.append(client)
-        if not rtt:
-            client.send_text(MESSAGE)
-
-    probe = Probe(cfg)
-    if not rtt:
-        asyncio.get_running_loop().create_task(_ramp(cfg, open_one))
-        await probe.idle(lambda: counts.opened, lambda: counts.failed)
-        return
-    await _ramp(cfg, open_one)
-    if counts.failed:
-        emit({"error": f"{counts.failed} of {cfg['sessions']} sessions failed to open"})
-        return
-    for client in clients:
-        client.send_text(MESSAGE)
-    await probe.rtt(lambda: counts.received)
-
-
 async def bare_websockets(cfg: dict[str, Any]) -> None:
     from websockets.asyncio.client import connect
 
@@ -526,7 +460,7 @@ def main() -> None:
         finish()
     import uvloop
 
-    bare = {"picows": bare_picows, "websockets": bare_websockets, "lean": bare_lean}[client]
+    bare = {"picows": bare_picows, "websockets": bare_websockets}[client]
     uvloop.run(bare(cfg))
     finish()  # skip closing handshakes: the measurement is done
 

@@ -77,7 +77,7 @@ class Scenario:
     connect_timeout: float = 10.0
     reply_timeout: float = 5.0  # closed loop: send the next message after this
     reconnect: bool = True
-    transport: Literal["auto", "picows", "websockets"] = "auto"
+    transport: Literal["auto", "picows", "lean", "websockets"] = "auto"
     out: str = "reports"
     thresholds: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)  # keys owned by other layers
@@ -330,7 +330,7 @@ _FIELDS: dict[str, Any] = {
     "connect_timeout": lambda v: _seconds("connect_timeout", v),
     "reply_timeout": lambda v: _seconds("reply_timeout", v),
     "reconnect": lambda v: _boolean("reconnect", v),
-    "transport": lambda v: _choice("transport", v, ("auto", "picows", "websockets")),
+    "transport": lambda v: _choice("transport", v, ("auto", "picows", "lean", "websockets")),
     "out": lambda v: str(v),
     "thresholds": _thresholds,
 }
@@ -359,6 +359,10 @@ def parse_scenario(data: Mapping[str, Any], overrides: Mapping[str, Any] | None 
     scenario = Scenario(**values, extra=extra)
     if scenario.insecure and scenario.ca_file:
         raise ScenarioError("insecure", "insecure and ca_file exclude each other")
+    if scenario.deflate and scenario.transport in ("picows", "lean"):
+        raise ScenarioError(
+            "transport", f"{scenario.transport} cannot do permessage-deflate: use auto or websockets"
+        )
     return scenario
 
 

@@ -44,7 +44,7 @@ __all__ = ["run"]
 @click.option("--reply-timeout", default=None, metavar="SECONDS",
               help="Wait this long for an echo before counting it missing.")
 @click.option("--no-reconnect", is_flag=True, default=False, help="Do not reopen dropped sessions.")
-@click.option("--transport", type=click.Choice(["auto", "picows", "websockets"]), default=None,
+@click.option("--transport", type=click.Choice(["auto", "picows", "lean", "websockets"]), default=None,
               help="Client implementation (auto: picows, websockets when deflate is on).")
 @click.option("--out", default=None, help="Folder for reports/<run-id>/.")
 @click.option("--lab", "lab", default=None, metavar="PROXIES",

@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-__all__ = ["Endpoint", "UpgradeFailure", "dial", "make_ssl_context", "tls_done_ns", "classify_error"]
+__all__ = ["Endpoint", "UpgradeFailure", "dial", "make_ssl_context", "tls_done_ns", "classify_error",
+           "upgrade_phases"]
 
 
 @dataclass(frozen=True)
@@ -141,3 +142,19 @@ def classify_error(exc: BaseException) -> UpgradeFailure:
     if isinstance(exc, OSError):
         return UpgradeFailure("other", f"{type(exc).__name__}: {exc}")
     return UpgradeFailure("other", f"{type(exc).__name__}: {exc}")
+
+
+def upgrade_phases(
+    start_ns: int, dns_ns: int, tcp_ns: int, tls_end_ns: int, done_ns: int
+) -> dict[str, int]:
+    """An upgrade's phases (ns): dns (if looked up), tcp, tls (if any), http until the 101, total."""
+    phases = {"tcp": tcp_ns, "total": done_ns - start_ns}
+    if dns_ns:
+        phases["dns"] = dns_ns
+    tcp_end = start_ns + dns_ns + tcp_ns
+    if tls_end_ns:
+        phases["tls"] = tls_end_ns - tcp_end
+        phases["http"] = done_ns - tls_end_ns
+    else:
+        phases["http"] = done_ns - tcp_end
+    return phases

@@ -1,12 +1,14 @@
 """Transports: open a WebSocket session on a dialled socket and move its bytes.
 
-Two implementations behind one function signature ``open(session, ctx) -> phases``:
+Three implementations behind one function signature ``open(session, ctx) -> phases``:
 
-* ``picows`` (default): a Cython client, chosen by measurement for the hot path
-  (``bench/bench_engine.py``).
-* ``websockets``: used for permessage-deflate, which picows does not implement.
+* ``picows``: a Cython client, chosen by measurement for the hot path
+  (``bench/bench_engine.py``), with the compiled listener of ``_fastpath.pyx``.
+* ``lean`` (``wsbench.engine.lean``): our own protocol on the loop's transport, for
+  idle-heavy runs (least memory per session).
+* ``websockets``: used for permessage-deflate, which the others do not implement.
 
-Both time the phases the same way: DNS and TCP in :func:`~wsbench.engine.dial.dial`,
+All time the phases the same way: DNS and TCP in :func:`~wsbench.engine.dial.dial`,
 TLS by the timed ``SSLObject``, HTTP from the end of TLS (or TCP) to the 101.
 """
 
@@ -22,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 from picows import WSListener, WSMsgType, WSTransport, ws_connect
 from picows.api import WSHandshakeError
 
-from wsbench.engine.dial import UpgradeFailure, classify_error, dial, tls_done_ns
+from wsbench.engine.dial import UpgradeFailure, classify_error, dial, tls_done_ns, upgrade_phases
+from wsbench.engine.lean import open_lean
 
 try:  # the compiled listener (setup.py); the pure-Python _Listener below when not built
     from wsbench.engine._fastpath import FastListener
@@ -32,11 +35,15 @@ except ImportError:  # pragma: no cover - depends on the build
 if TYPE_CHECKING:
     from wsbench.engine.session import Session
     from wsbench.engine.worker import WorkerContext
+    from wsbench.scenario import Scenario
 
-__all__ = ["open_picows", "open_websockets", "choose_transport", "hot_path", "Opener"]
+__all__ = ["open_picows", "open_websockets", "open_lean", "choose_transport", "hot_path", "idle_heavy",
+           "LEAN_MAX_RATE", "Opener"]
 
 Opener = Callable[["Session", "WorkerContext"], Awaitable[dict[str, int]]]
 _monotonic_ns = time.monotonic_ns
+#: ``transport: auto`` picks ``lean`` in rate mode at up to this many messages/s per session
+LEAN_MAX_RATE = 1.0
 _TEXT = WSMsgType.TEXT
 _BINARY = WSMsgType.BINARY
 _CONT = WSMsgType.CONTINUATION
@@ -46,12 +53,26 @@ _CLOSE = WSMsgType.CLOSE
 _PICOWS_LOGGER = logging.LoggerAdapter(logging.getLogger("picows.client"))
 
 
-def choose_transport(name: str, *, deflate: bool) -> Opener:
-    """The opener for a scenario's ``transport`` setting."""
-    if name == "websockets" or (name == "auto" and deflate):
+def idle_heavy(scenario: Scenario) -> bool:
+    """Few messages per session (rate mode, at most :data:`LEAN_MAX_RATE` per second)."""
+    return scenario.mode == "rate" and scenario.rate <= LEAN_MAX_RATE
+
+
+def choose_transport(scenario: Scenario) -> Opener:
+    """The opener for a scenario's ``transport`` setting.
+
+    ``auto``: ``websockets`` for permessage-deflate; ``lean`` for idle-heavy runs, where
+    memory and opening cost per session matter and per-message CPU hardly does (5.3 vs
+    12.2 KiB per idle session, 0.29 vs 0.34 ms per open, ~1.4x the CPU per message:
+    bench/bench_engine.py); ``picows`` with the compiled listener otherwise.
+    """
+    name = scenario.transport
+    if name == "websockets" or (name == "auto" and scenario.deflate):
         return open_websockets
-    if deflate:
-        raise ValueError("transport picows cannot do permessage-deflate")
+    if scenario.deflate:
+        raise ValueError(f"transport {name} cannot do permessage-deflate")
+    if name == "lean" or (name == "auto" and idle_heavy(scenario)):
+        return open_lean
     return open_picows
 
 
@@ -60,19 +81,6 @@ def hot_path(opener: Opener, *, fast_listener: bool = True) -> str:
     if opener is open_picows and FastListener is not None and fast_listener:
         return "compiled"
     return "python"
-
-
-def _phases(start_ns: int, dns_ns: int, tcp_ns: int, tls_end_ns: int, done_ns: int) -> dict[str, int]:
-    phases = {"tcp": tcp_ns, "total": done_ns - start_ns}
-    if dns_ns:
-        phases["dns"] = dns_ns
-    tcp_end = start_ns + dns_ns + tcp_ns
-    if tls_end_ns:
-        phases["tls"] = tls_end_ns - tcp_end
-        phases["http"] = done_ns - tls_end_ns
-    else:
-        phases["http"] = done_ns - tcp_end
-    return phases
 
 
 def answer_close(listener: Any, transport: WSTransport, frame: Any) -> None:
@@ -184,7 +192,7 @@ async def open_picows(session: Session, ctx: WorkerContext) -> dict[str, int]:
         transport.send_close(_close_code(code))
 
     session.on_open(send_message, close, lambda: transport.disconnect(False))
-    return _phases(start, dns_ns, tcp_ns, tls_end, done)
+    return upgrade_phases(start, dns_ns, tcp_ns, tls_end, done)
 
 
 def _close_code(code: int) -> Any:
@@ -261,4 +269,4 @@ async def open_websockets(session: Session, ctx: WorkerContext) -> dict[str, int
 
     session.on_open(send_message, close, lambda: ws.transport.abort())
     ctx.spawn(receive())
-    return _phases(start, dns_ns, tcp_ns, tls_end, done)
+    return upgrade_phases(start, dns_ns, tcp_ns, tls_end, done)

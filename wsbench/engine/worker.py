@@ -72,7 +72,7 @@ class WorkerContext:
         self.endpoint = Endpoint.parse(spec.url)
         self.recorder = Recorder(start_ns=start_ns)
         self.make_message = stamp_factory(scenario.message_size)
-        self.opener: Opener = choose_transport(scenario.transport, deflate=scenario.deflate)
+        self.opener: Opener = choose_transport(scenario)
         self.ssl_context: ssl.SSLContext | None = (
             make_ssl_context(ca_file=scenario.ca_file, insecure=scenario.insecure)
             if self.endpoint.secure
@@ -182,6 +182,7 @@ class WorkerContext:
             "mono_epoch_ns": self._mono_epoch_ns,
             "subprotocols": dict(self.subprotocols),
             "timeline_file": timeline_path.name,
+            "transport": self.opener.__name__.removeprefix("open_"),
             "hot_path": self.hot_path,
         }
         shard = self.recorder.snapshot(complete=complete, meta=meta, timeline=False)

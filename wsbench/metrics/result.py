@@ -128,6 +128,7 @@ def generator_health(shards_per_target: Sequence[Sequence[dict[str, Any]]], proc
                     "target": shard.get("target"),
                     "worker": shard.get("worker"),
                     "pid": shard.get("pid"),
+                    "transport": shard.get("transport"),
                     "hot_path": shard.get("hot_path"),
                     "cpu_percent_max": max(cpu, default=0.0),
                     "loop_lag_ms_p99": round(worker_lag.value_at_percentile(99.0) / 1000.0, 3)

@@ -1,0 +1,547 @@
+"""The lean transport: a WebSocket client on the event loop's own transport, for idle-heavy runs.
+
+Why: picows keeps ~9.8 KiB per idle connection at its smallest settings; the engine's target
+is 8 KiB per idle session. Here a connection is the loop's transport (uvloop reads into one
+shared per-loop buffer) plus one ``__slots__`` :class:`LeanProtocol`: the upgrade's request,
+key and future are dropped at the 101, a partial frame is kept only while it is split across
+reads, and there is no task or timer per connection. What the connections of one worker
+share is in one :class:`LeanShared` (request template, size limit, masking keys drawn from
+``os.urandom`` 4 KiB at a time, and the :class:`Keepalive`: one timer pings them all).
+
+:func:`open_lean` has the contract of :func:`wsbench.engine.transports.open_picows`: DNS and
+TCP timed by :func:`~wsbench.engine.dial.dial`, TLS by the context's timed ``SSLObject``,
+HTTP until the 101; :class:`~wsbench.engine.dial.UpgradeFailure` kinds ``http_<status>``,
+``closed``, ``timeout`` or those of ``classify_error``; then ``session.on_open``, one
+``session.on_message`` per data message and exactly one ``session.on_disconnect`` (the
+server's close code, 1005 for a close frame without one, None when no close frame came).
+
+A connection's states (``LeanProtocol._state``)::
+
+    CONNECTING --101--> UPGRADED --attach--> OPEN --client close--> CLOSING
+    OPEN/CLOSING --server close, protocol error, abort--> CLOSED --connection_lost--> GONE
+
+Frames only go out in OPEN (a close frame moves on to CLOSING or CLOSED). Server frames are
+parsed inline in ``data_received``: a final unfragmented text or binary frame is handed over
+at once; the rest (fragments, control frames, errors) in :meth:`LeanProtocol._frame`. A
+protocol error sends close 1002, a message over the size limit close 1009; both end the
+connection, reported as a drop (no close frame came from the server). Not done: UTF-8
+checks of text messages, extensions (permessage-deflate: the ``websockets`` transport).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import TYPE_CHECKING
+
+from wsbench.engine.dial import (
+    Endpoint,
+    UpgradeFailure,
+    classify_error,
+    dial,
+    tls_done_ns,
+    upgrade_phases,
+)
+from wsbench.protocol.frames import is_valid_close_code
+from wsbench.protocol.handshake import build_request, check_upgrade, new_key, parse_response
+from wsbench.scenario import Scenario
+
+try:  # C, from the websockets dependency: ~3x faster than the pure one on a 32-byte message
+    from websockets.speedups import apply_mask as _apply_mask
+except ImportError:  # pragma: no cover - websockets built without its extension
+    from wsbench.protocol.frames import apply_mask as _apply_mask
+
+if TYPE_CHECKING:
+    from wsbench.engine.session import Session
+    from wsbench.engine.worker import WorkerContext
+
+__all__ = ["open_lean", "LeanProtocol", "LeanShared", "Keepalive", "CONTEXT_ATTRIBUTE",
+           "KEEPALIVE_PAYLOAD"]
+
+#: The WorkerContext attribute that holds the worker's LeanShared (made on first use).
+CONTEXT_ATTRIBUTE = "lean_shared"
+#: The payload of keepalive pings; only a pong carrying it answers one.
+KEEPALIVE_PAYLOAD = b"wsbench-keepalive"
+_KEY_POOL_BYTES = 4096  # masking keys drawn from os.urandom 1,024 at a time
+_COLLECT_BYTES = 1 << 16  # a partial frame needing more than this is collected in a bytearray
+_FIN_TEXT, _FIN_BINARY, _FIN_CLOSE, _FIN_PING, _FIN_PONG = 0x81, 0x82, 0x88, 0x89, 0x8A
+_PROTOCOL_ERROR, _TOO_BIG = 1002, 1009
+_OPEN, _CLOSING, _CONNECTING, _UPGRADED, _CLOSED, _GONE = range(6)  # OPEN, CLOSING: parsing
+_monotonic_ns = time.monotonic_ns
+_urandom = os.urandom
+
+
+def _header(first: int, size: int) -> bytes:
+    """First byte, MASK bit and the 7-, 16- or 64-bit length of a client frame."""
+    if size < 126:
+        return bytes((first, 0x80 | size))
+    if size < 65536:
+        return bytes((first, 0xFE)) + size.to_bytes(2, "big")
+    return bytes((first, 0xFF)) + size.to_bytes(8, "big")
+
+
+class LeanShared:
+    """What the lean connections of one worker share; one per WorkerContext (see :meth:`of`)."""
+
+    __slots__ = ("loop", "max_size", "keepalive", "offered", "_request_head", "_request_tail",
+                 "_data_heads", "_data_first", "_pool", "_pos")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, *, endpoint: Endpoint, scenario: Scenario,
+                 headers: list[tuple[str, str]] | tuple[tuple[str, str], ...] = ()) -> None:
+        self.loop = loop
+        self.max_size = max(scenario.message_size * 2, 1 << 20)
+        self.keepalive = Keepalive(loop, scenario.ping_interval) if scenario.ping_interval else None
+        extra: dict[str, str] = {"User-Agent": "wsbench"}
+        spelled = {name.lower(): name for name in ("Host", "Upgrade", "Connection", "User-Agent",
+                                                   "Sec-WebSocket-Version", "Sec-WebSocket-Protocol")}
+        for name, value in headers:
+            lower = name.lower()
+            if lower == "sec-websocket-key" or (lower == "sec-websocket-protocol" and scenario.subprotocols):
+                continue  # the key is ours; offered subprotocols come from the scenario below
+            name = spelled.setdefault(lower, name)  # names are case-insensitive: one line each
+            extra[name] = f"{extra[name]}, {value}" if name in extra and lower != "user-agent" else value
+        if scenario.subprotocols:
+            extra["Sec-WebSocket-Protocol"] = ", ".join(scenario.subprotocols)
+        offered = extra.get("Sec-WebSocket-Protocol", "")
+        self.offered = tuple(p.strip() for p in offered.split(",") if p.strip())
+        host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
+        if endpoint.port != (443 if endpoint.secure else 80):
+            host = f"{host}:{endpoint.port}"
+        mark = new_key()  # a template with a unique stand-in for each connection's key
+        template = build_request(host, endpoint.resource, key=mark, extra=extra)
+        self._request_head, self._request_tail = template.split(mark.encode("ascii"), 1)
+        self._data_first = _FIN_BINARY if scenario.message_type == "binary" else _FIN_TEXT
+        self._data_heads = tuple(bytes((self._data_first, 0x80 | n)) for n in range(126))
+        self._pool = b""
+        self._pos = 0
+
+    @classmethod
+    def of(cls, ctx: WorkerContext) -> LeanShared:
+        """The worker's LeanShared, kept on ``ctx`` as :data:`CONTEXT_ATTRIBUTE` from first use."""
+        shared = getattr(ctx, CONTEXT_ATTRIBUTE, None)
+        if shared is None:
+            shared = cls(ctx.loop, endpoint=ctx.endpoint, scenario=ctx.scenario,
+                         headers=ctx.request_headers)
+            ctx.__dict__[CONTEXT_ATTRIBUTE] = shared
+        return shared
+
+    def request(self, key: str) -> bytes:
+        """The upgrade request carrying ``key``."""
+        return self._request_head + key.encode("ascii") + self._request_tail
+
+    def mask_key(self) -> bytes:
+        """A fresh, unpredictable 4-byte masking key."""
+        pos = self._pos
+        if pos + 4 > len(self._pool):
+            self._pool, pos = _urandom(_KEY_POOL_BYTES), 0
+        self._pos = pos + 4
+        return self._pool[pos:pos + 4]
+
+    def frame(self, first: int, payload: bytes) -> bytes:
+        """A masked client frame: ``first`` is FIN|opcode (e.g. 0x88 close, 0x89 ping)."""
+        key = self.mask_key()
+        return _header(first, len(payload)) + key + _apply_mask(payload, key)
+
+    def data_frame(self, payload: bytes) -> bytes:
+        """A masked final data frame of the scenario's type (the send hot path: inlined)."""
+        pos = self._pos
+        pool = self._pool
+        if pos + 4 > len(pool):
+            pool = self._pool = _urandom(_KEY_POOL_BYTES)
+            pos = 0
+        self._pos = pos + 4
+        key = pool[pos:pos + 4]
+        size = len(payload)
+        if size < 126:
+            return self._data_heads[size] + key + _apply_mask(payload, key)
+        return _header(self._data_first, size) + key + _apply_mask(payload, key)
+
+
+class Keepalive:
+    """Pings every lean connection of one worker once per ``interval`` with one loop timer.
+
+    Connections are spread over ``slots`` sets; every ``interval / slots`` seconds one set
+    has its turn: a connection whose previous ping got no pong (one interval ago) is
+    dropped (``on_disconnect(None, "ping timeout")``), the others are pinged. A connection
+    in its closing handshake is not pinged; one still closing at its next turn (1-2
+    intervals later: the server never answered the close) is dropped ("close timeout").
+    """
+
+    __slots__ = ("pings", "timeouts", "_loop", "_step", "_groups", "_turn", "_next_slot",
+                 "_count", "_timer", "_due")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, interval: float, *, slots: int = 10) -> None:
+        if interval <= 0 or slots < 1:
+            raise ValueError(f"keepalive needs interval > 0 and slots >= 1, got {interval}, {slots}")
+        self.pings = 0  # pings sent
+        self.timeouts = 0  # connections dropped for a missing pong (or a stuck close)
+        self._loop = loop
+        self._step = interval / slots
+        self._groups: tuple[set[LeanProtocol], ...] = tuple(set() for _ in range(slots))
+        self._turn = 0
+        self._next_slot = 0
+        self._count = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._due = 0.0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def add(self, protocol: LeanProtocol) -> None:
+        slot = self._next_slot
+        self._next_slot = (slot + 1) % len(self._groups)
+        self._groups[slot].add(protocol)
+        self._count += 1
+        if self._timer is None:
+            self._due = self._loop.time() + self._step
+            self._timer = self._loop.call_at(self._due, self._sweep)
+
+    def discard(self, protocol: LeanProtocol) -> None:
+        for members in self._groups:  # once per connection: no slot index kept per connection
+            if protocol in members:
+                members.remove(protocol)
+                self._count -= 1
+                return
+
+    def close(self) -> None:
+        """Stop the timer (connections added later start it again)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _sweep(self) -> None:
+        members = self._groups[self._turn]
+        self._turn = (self._turn + 1) % len(self._groups)
+        for protocol in tuple(members):
+            if protocol.keepalive_due():
+                self.pings += 1
+            elif protocol not in members:
+                self.timeouts += 1
+        if not self._count:
+            self._timer = None
+            return
+        self._due = max(self._due + self._step, self._loop.time())
+        self._timer = self._loop.call_at(self._due, self._sweep)
+
+
+class _Opening:
+    """What a connection needs only until the 101 (dropped then)."""
+
+    __slots__ = ("request", "key", "head", "future")
+
+    def __init__(self, request: bytes, key: str, future: asyncio.Future[tuple[int, str | None]]) -> None:
+        self.request = request
+        self.key = key
+        self.head = b""  # the response head while it is incomplete
+        self.future = future  # -> (ns at the 101, the selected subprotocol)
+
+
+class LeanProtocol(asyncio.Protocol):
+    """One client connection: upgrade, then frames in and out (see the module docstring)."""
+
+    __slots__ = ("transport", "_shared", "_session", "_opening", "_state", "_buffer", "_needed",
+                 "_fragments", "_close_code", "_close_reason", "_pinged")
+
+    def __init__(self, shared: LeanShared, opening: _Opening) -> None:
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]  # connection_made
+        self._shared = shared
+        self._session: Session | None = None  # from attach() until on_disconnect
+        self._opening: _Opening | None = opening
+        self._state = _CONNECTING
+        self._buffer: bytes | bytearray = b""  # the start of a frame split across reads
+        self._needed = 0  # bytes the bytearray _buffer must reach before parsing again
+        self._fragments: bytearray | None = None  # a fragmented message being reassembled
+        self._close_code: int | None = None  # from the server's close frame
+        self._close_reason = ""
+        self._pinged = False  # a keepalive ping awaits its pong
+
+    # --- called by the Session --------------------------------------------------------
+
+    def send(self, payload: bytes) -> None:
+        if self._state == _OPEN:
+            self.transport.write(self._shared.data_frame(payload))
+
+    def close(self, code: int = 1000) -> None:
+        """Start the closing handshake; the connection ends at the server's close."""
+        if self._state == _OPEN:
+            self._state = _CLOSING
+            self.transport.write(self._shared.frame(_FIN_CLOSE, code.to_bytes(2, "big")))
+
+    def abort(self) -> None:
+        if self._state != _GONE and self.transport is not None:
+            self._state = _CLOSED
+            self.transport.abort()
+
+    # --- called by open_lean and the Keepalive ------------------------------------------
+
+    def attach(self, session: Session) -> None:
+        """Hand the upgraded connection over to ``session`` (``on_open``), then go on."""
+        self._session = session
+        lost = self._state == _GONE  # the peer hung up between the 101 and now
+        self._state = _CLOSING if lost else _OPEN  # CLOSING: frames are read, none is written
+        session.on_open(self.send, self.close, self.abort)
+        keepalive = self._shared.keepalive
+        if keepalive is not None and not lost:
+            keepalive.add(self)
+        if self._buffer:  # frames that came with or right after the 101
+            self.data_received(b"")
+        if lost:
+            self._state = _GONE
+            code = self._close_code
+            self._report(code, "no close frame" if code is None else self._close_reason)
+
+    def abandon(self) -> None:
+        """The upgrade failed or was cancelled: drop the connection, report nothing."""
+        self._opening = None
+        if self._state < _CLOSED and self.transport is not None:  # CLOSED: already closing
+            self.transport.abort()
+        if self._state != _GONE:
+            self._state = _CLOSED
+
+    def keepalive_due(self) -> bool:
+        """The Keepalive's turn: True if a ping went out; a missing pong drops the connection."""
+        if self._pinged:
+            self._drop("ping timeout" if self._state == _OPEN else "close timeout")
+            return False
+        self._pinged = True  # in CLOSING: the next turn drops a close that never completed
+        if self._state != _OPEN:
+            return False
+        self.transport.write(self._shared.frame(_FIN_PING, KEEPALIVE_PAYLOAD))
+        return True
+
+    # --- asyncio.Protocol -------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # a stream transport
+        if self._opening is not None:
+            self.transport.write(self._opening.request)
+            self._opening.request = b""
+
+    def data_received(self, data: bytes) -> None:
+        if self._state > _CLOSING:
+            self._before_open(data)
+            return
+        buffered = self._buffer
+        if buffered:
+            self._buffer = b""
+            if type(buffered) is bytearray:  # a large frame being collected
+                buffered += data
+                if len(buffered) < self._needed:
+                    self._buffer = buffered
+                    return
+                data = bytes(buffered)
+            else:
+                data = buffered + data
+        size = len(data)
+        pos = need = 0
+        session = self._session
+        while size - pos >= 2:
+            first = data[pos]
+            length = data[pos + 1]
+            if length < 126:
+                start = pos + 2
+            elif length == 126:
+                start = pos + 4
+                if start > size:
+                    break
+                length = (data[pos + 2] << 8) | data[pos + 3]
+            elif length == 127:
+                start = pos + 10
+                if start > size:
+                    break
+                length = int.from_bytes(data[pos + 2:start], "big")
+                if length > self._shared.max_size:
+                    self._fail(_TOO_BIG, f"a {length}-byte frame (limit {self._shared.max_size})")
+                    return
+            else:
+                self._fail(_PROTOCOL_ERROR, "the server masked a frame")
+                return
+            end = start + length
+            if end > size:
+                need = end - pos
+                break
+            if (first == _FIN_TEXT or first == _FIN_BINARY) and self._fragments is None:
+                session.on_message(data[start:end], _monotonic_ns())
+            elif not self._frame(first, data[start:end]):
+                return
+            pos = end
+        if pos < size:
+            rest = data[pos:] if pos else data
+            if need > _COLLECT_BYTES:
+                self._buffer, self._needed = bytearray(rest), need
+            else:
+                self._buffer = rest
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        state, self._state = self._state, _GONE
+        if state == _CONNECTING:
+            opening, self._opening = self._opening, None
+            if opening is not None and not opening.future.done():
+                opening.future.set_exception(
+                    classify_error(exc) if exc is not None
+                    else UpgradeFailure("closed", "connection closed before the 101"))
+        elif state != _UPGRADED:  # UPGRADED: attach() reports
+            if self._close_code is not None:
+                self._report(self._close_code, self._close_reason)
+            else:
+                self._report(None, f"no close frame ({exc})" if exc else "no close frame")
+
+    # --- internals --------------------------------------------------------------------
+
+    def _before_open(self, data: bytes) -> None:
+        if self._state == _UPGRADED:
+            self._buffer += data  # until attach(): one loop iteration at most
+        elif self._state == _CONNECTING:
+            self._upgrade(data)
+
+    def _upgrade(self, data: bytes) -> None:
+        now = _monotonic_ns()
+        opening = self._opening
+        assert opening is not None
+        head = opening.head + data
+        try:
+            parsed = parse_response(head)
+        except ValueError as exc:
+            self._refuse(opening, UpgradeFailure("other", str(exc)[:160]))
+            return
+        if parsed is None:
+            opening.head = head
+            return
+        response, head_length = parsed
+        if response.status != 101:
+            detail = f"HTTP {response.status} {response.reason}".rstrip()
+            self._refuse(opening, UpgradeFailure(f"http_{response.status}", detail))
+            return
+        problems = check_upgrade(response, opening.key, protocols=self._shared.offered)
+        if problems:
+            self._refuse(opening, UpgradeFailure("other", "; ".join(problems)[:160]))
+            return
+        self._opening = None
+        self._state = _UPGRADED
+        self._buffer = head[head_length:]
+        if not opening.future.done():
+            opening.future.set_result((now, response.header("sec-websocket-protocol")))
+
+    def _refuse(self, opening: _Opening, failure: UpgradeFailure) -> None:
+        self._opening = None
+        self._state = _CLOSED
+        self.transport.close()
+        if not opening.future.done():
+            opening.future.set_exception(failure)
+
+    def _frame(self, first: int, payload: bytes) -> bool:
+        """Every frame but a final unfragmented data frame; False: stop reading."""
+        if first & 0x70:
+            return self._fail(_PROTOCOL_ERROR, f"reserved bits set in byte 0x{first:02x}")
+        opcode = first & 0x0F
+        final = first & 0x80
+        if opcode >= 0x8:
+            if not final or len(payload) > 125:
+                return self._fail(_PROTOCOL_ERROR, "a fragmented or oversized control frame")
+            if opcode == 0x9:
+                if self._state == _OPEN:
+                    self.transport.write(self._shared.frame(_FIN_PONG, payload))
+            elif opcode == 0xA:
+                if payload == KEEPALIVE_PAYLOAD:
+                    self._pinged = False
+            elif opcode == 0x8:
+                return self._closed_by_server(payload)
+            else:
+                return self._fail(_PROTOCOL_ERROR, f"reserved opcode {opcode}")
+            return True
+        fragments = self._fragments
+        if opcode == 0x0:
+            if fragments is None:
+                return self._fail(_PROTOCOL_ERROR, "a continuation frame outside a message")
+            if len(fragments) + len(payload) > self._shared.max_size:
+                return self._fail(_TOO_BIG, f"a message over {self._shared.max_size} bytes")
+            fragments += payload
+            if final:
+                self._fragments = None
+                self._session.on_message(bytes(fragments), _monotonic_ns())
+            return True
+        if opcode > 0x2:
+            return self._fail(_PROTOCOL_ERROR, f"reserved opcode {opcode}")
+        if fragments is not None:
+            return self._fail(_PROTOCOL_ERROR, "a new message inside a fragmented one")
+        self._fragments = bytearray(payload)  # a first fragment (a final one takes the fast path)
+        return True
+
+    def _closed_by_server(self, payload: bytes) -> bool:
+        if len(payload) == 1:
+            return self._fail(_PROTOCOL_ERROR, "a close frame with a 1-byte payload")
+        code = int.from_bytes(payload[:2], "big") if payload else 1005
+        self._close_code = code
+        self._close_reason = payload[2:].decode("utf-8", "replace")
+        if self._state == _OPEN:  # answer it (a client close already sent ours)
+            reply = payload[:2] if is_valid_close_code(code) else b""
+            if code != 1005 and not reply:
+                reply = _PROTOCOL_ERROR.to_bytes(2, "big")
+            self.transport.write(self._shared.frame(_FIN_CLOSE, reply))
+        self._state = _CLOSED
+        self.transport.close()
+        return False
+
+    def _fail(self, code: int, reason: str) -> bool:
+        """The server broke the protocol (or the size limit): close with ``code``, drop."""
+        if self._state == _OPEN:
+            self.transport.write(self._shared.frame(_FIN_CLOSE, code.to_bytes(2, "big")))
+        if self._state <= _CLOSING:
+            self._state = _CLOSED
+            self.transport.close()
+        self._report(None, f"{reason}: closed with {code}")
+        return False
+
+    def _drop(self, reason: str) -> None:
+        self._report(None, reason)
+        self.abort()
+
+    def _report(self, code: int | None, reason: str) -> None:
+        """``session.on_disconnect``, once; forget the session and leave the keepalive."""
+        session = self._session
+        if session is None:
+            return
+        self._session = None
+        keepalive = self._shared.keepalive
+        if keepalive is not None:
+            keepalive.discard(self)
+        session.on_disconnect(code, reason)
+
+
+async def open_lean(session: Session, ctx: WorkerContext) -> dict[str, int]:
+    """Open ``session`` on the lean transport; return its upgrade phases (ns)."""
+    shared = LeanShared.of(ctx)
+    endpoint = ctx.endpoint
+    timeout = ctx.scenario.connect_timeout
+    start = _monotonic_ns()
+    sock, dns_ns, tcp_ns = await dial(endpoint, source=ctx.source_for(session.index), timeout=timeout)
+    loop = shared.loop
+    key = new_key()
+    opened: asyncio.Future[tuple[int, str | None]] = loop.create_future()
+    protocol = LeanProtocol(shared, _Opening(shared.request(key), key, opened))
+    try:
+        async with asyncio.timeout(timeout):  # TLS and HTTP; no extra Task (wait_for)
+            if endpoint.secure:
+                await loop.create_connection(lambda: protocol, sock=sock, ssl=ctx.ssl_context,
+                                             server_hostname=endpoint.host)
+            else:
+                await loop.create_connection(lambda: protocol, sock=sock)
+            done, subprotocol = await opened
+    except UpgradeFailure:
+        protocol.abandon()
+        sock.close()
+        raise
+    except Exception as exc:
+        protocol.abandon()
+        sock.close()
+        raise classify_error(exc) from exc
+    except BaseException:  # cancelled: the run is stopping
+        protocol.abandon()
+        sock.close()
+        raise
+    tls_end = tls_done_ns(protocol.transport) if endpoint.secure else 0
+    if ctx.scenario.subprotocols:
+        ctx.note_subprotocol(subprotocol)
+    protocol.attach(session)
+    return upgrade_phases(start, dns_ns, tcp_ns, tls_end, done)
