@@ -74,6 +74,7 @@ class Scenario:
     insecure: bool = False
     source_addresses: tuple[str, ...] = ()
     processes: int = 0  # worker processes; 0 = one per core
+    shard: tuple[int, int] | None = None  # (I, N): run only sessions i % N == I; None = all
     connect_timeout: float = 10.0
     reply_timeout: float = 5.0  # closed loop: send the next message after this
     reconnect: bool = True
@@ -93,6 +94,7 @@ class Scenario:
         data["subprotocols"] = list(self.subprotocols)
         data["source_addresses"] = list(self.source_addresses)
         data["thresholds"] = list(self.thresholds)
+        data["shard"] = f"{self.shard[0]}/{self.shard[1]}" if self.shard else None
         return data
 
 
@@ -299,6 +301,24 @@ def _ping(value: Any) -> float | None:
     return _seconds("ping_interval", value)
 
 
+_SHARD = re.compile(r"^\s*([0-9]+)\s*/\s*([0-9]+)\s*$")
+
+
+def _shard(value: Any) -> tuple[int, int] | None:
+    """``I/N``: run the sessions ``i % N == I``; I counts from 0 (Kubernetes' JOB_COMPLETION_INDEX)."""
+    if value is None:
+        return None
+    match = _SHARD.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ScenarioError("shard", f"expected I/N with 0 <= I < N, e.g. 0/3, got {value!r}")
+    index, count = int(match.group(1)), int(match.group(2))
+    if count < 1:
+        raise ScenarioError("shard", f"N must be >= 1, got {value!r}")
+    if index >= count:
+        raise ScenarioError("shard", f"I must be < N (I counts from 0, like JOB_COMPLETION_INDEX), got {value!r}")
+    return index, count
+
+
 def _thresholds(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
@@ -327,6 +347,7 @@ _FIELDS: dict[str, Any] = {
     "insecure": lambda v: _boolean("insecure", v),
     "source_addresses": _addresses,
     "processes": lambda v: _integer("processes", v, minimum=0, maximum=256),
+    "shard": _shard,
     "connect_timeout": lambda v: _seconds("connect_timeout", v),
     "reply_timeout": lambda v: _seconds("reply_timeout", v),
     "reconnect": lambda v: _boolean("reconnect", v),
@@ -359,6 +380,9 @@ def parse_scenario(data: Mapping[str, Any], overrides: Mapping[str, Any] | None 
     scenario = Scenario(**values, extra=extra)
     if scenario.insecure and scenario.ca_file:
         raise ScenarioError("insecure", "insecure and ca_file exclude each other")
+    if scenario.shard and scenario.shard[1] > scenario.sessions:
+        raise ScenarioError("shard", f"{scenario.shard[1]} shards for {scenario.sessions} sessions: "
+                                     "every shard needs at least one session")
     if scenario.deflate and scenario.transport in ("picows", "lean"):
         raise ScenarioError(
             "transport", f"{scenario.transport} cannot do permessage-deflate: use auto or websockets"

@@ -11,7 +11,7 @@ import click
 from wsbench.cli.summary import summary_table
 from wsbench.scenario import Scenario, load_scenario
 
-__all__ = ["run"]
+__all__ = ["run", "write_report"]
 
 
 @click.command(context_settings={"show_default": True})
@@ -41,6 +41,9 @@ __all__ = ["run"]
 @click.option("--source-address", "source_addresses", multiple=True, metavar="IP",
               help="Local address to connect from (repeatable, e.g. 127.0.0.2 … to pass the ephemeral-port limit).")
 @click.option("--processes", type=int, default=None, help="Worker processes (0 = one per core).")
+@click.option("--shard", default=None, metavar="I/N",
+              help="Run only sessions i with i % N == I (I from 0, e.g. $JOB_COMPLETION_INDEX/N), "
+                   "one of N machines; put the N Results together with `wsbench merge`.")
 @click.option("--reply-timeout", default=None, metavar="SECONDS",
               help="Wait this long for an echo before counting it missing.")
 @click.option("--no-reconnect", is_flag=True, default=False, help="Do not reopen dropped sessions.")
@@ -110,11 +113,15 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
     verdict = None
     if gate_run:
         verdict = evaluate_gate(outcome.result, baseline=base, max_regressions=max_regressions)
-    report = _write_report(outcome.result, outcome.run_dir / "report.html", verdict)
+    report = write_report(outcome.result, outcome.run_dir / "report.html", verdict)
     click.echo(f"result: {outcome.result_path}")
     click.echo(f"events: {outcome.run_dir / 'events.jsonl'}")
     if report is not None:
         click.echo(f"report: {report}")
+    if scenario.shard:
+        index, count = scenario.shard
+        click.echo(f"shard {index}/{count}: sessions i % {count} == {index}; merge the {count} shards' "
+                   "result.json with `wsbench merge`", err=True)
     if outcome.interrupted:
         click.echo("interrupted: the Result is partial (complete: false)", err=True)
         sys.exit(130)
@@ -127,7 +134,7 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
     return 0
 
 
-def _write_report(result: dict[str, Any], path: Path, verdict: Any) -> Path | None:
+def write_report(result: dict[str, Any], path: Path, verdict: Any) -> Path | None:
     """The HTML report; a failure to draw it is a warning, never a lost Result."""
     from wsbench.report import render_report
 

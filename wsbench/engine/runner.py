@@ -3,6 +3,13 @@
 Data flows one way: workers write shards and events; the runner merges the shards
 into the Result (exact histogram merge) and rewrites ``result.json`` after every
 target, so an interrupted or crashed run still leaves everything it measured.
+
+A sharded run (``scenario.shard = (I, N)``, ``wsbench run --shard I/N``) runs only the
+global sessions ``i % N == I``, split over its workers as usual. Sessions keep their
+global numbers, so their start times (``i / ramp``: together the N shards open at the
+scenario's ramp), source addresses and events are those of the unsharded run; worker
+``w`` of shard I is numbered ``w * N + I``, unique across the shards. ``wsbench merge``
+(:mod:`wsbench.metrics.merge`) puts the N Results back together.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ __all__ = [
     "RunOutcome",
     "run_scenario",
     "default_processes",
+    "own_sessions",
     "new_run_id",
     "write_json_atomic",
     "load_shard",
@@ -55,10 +63,18 @@ class RunOutcome:
         return self.run_dir / "result.json"
 
 
+def own_sessions(scenario: Scenario) -> range:
+    """The global session indices this process runs: all of them, or ``i % N == I`` for shard I/N."""
+    if scenario.shard is None:
+        return range(scenario.sessions)
+    index, count = scenario.shard
+    return range(index, scenario.sessions, count)
+
+
 def default_processes(scenario: Scenario) -> int:
-    """Workers: the scenario's setting, else one per core; never more than sessions."""
+    """Workers: the scenario's setting, else one per core; never more than our sessions."""
     wanted = scenario.processes or (os.cpu_count() or 1)
-    return max(1, min(wanted, scenario.sessions))
+    return max(1, min(wanted, len(own_sessions(scenario))))
 
 
 def new_run_id(name: str) -> str:
@@ -131,6 +147,7 @@ def run_scenario(
         say(f"no target given: started an embedded echo server at {server.url}")
     processes = default_processes(scenario)
     machine = machine_facts()
+    shard = {"index": scenario.shard[0], "count": scenario.shard[1]} if scenario.shard else None
     result: dict[str, Any] = {
         "schema": RESULT_SCHEMA,
         "run_id": run_dir.name,
@@ -139,6 +156,7 @@ def run_scenario(
         "complete": False,
         "wsbench_version": __version__,
         "python": sys.version.split()[0],
+        **({"shard": shard} if shard else {}),
         "scenario": scenario.redacted(),
         "generator": {**generator_health([], processes), "machine": machine},
         **(sections or {}),
@@ -146,7 +164,7 @@ def run_scenario(
     }
     events_path = run_dir / "events.jsonl"
     _append_event(events_path, "run_started", run_id=run_dir.name, processes=processes,
-                  targets=[t.name for t in targets])
+                  targets=[t.name for t in targets], **({"shard": shard} if shard else {}))
     write_json_atomic(run_dir / "result.json", result)
     all_shards: list[list[dict[str, Any]]] = []
     interrupted = False
@@ -156,17 +174,22 @@ def run_scenario(
             for target in targets:
                 if interrupt.flag:
                     break
-                say(f"[{target.name}] {scenario.sessions} sessions on {processes} worker(s) -> {redact_url(target.url)}")
+                share = (f"{len(own_sessions(scenario))} of {scenario.sessions} sessions (shard "
+                         f"{scenario.shard[0]}/{scenario.shard[1]})" if scenario.shard
+                         else f"{scenario.sessions} sessions")
+                say(f"[{target.name}] {share} on {processes} worker(s) -> {redact_url(target.url)}")
                 disruptor = None
                 if disruptor_for is not None:
                     def event(kind: str, /, _target: str = target.name, **fields: Any) -> None:
                         _append_event(events_path, kind, target=_target, **fields)
 
                     disruptor = disruptor_for(target, event)
-                shards, records = _run_target(scenario, target, processes, run_dir, events_path,
-                                              interrupt, say, disruptor)
+                shards, records, t0_unix_s = _run_target(scenario, target, processes, run_dir, events_path,
+                                                         interrupt, say, disruptor)
                 all_shards.append(shards)
                 result["targets"][target.name] = merge_target(redact_url(target.url), shards)
+                if t0_unix_s is not None:  # the wall clock of the timeline's t = 0 (for wsbench merge)
+                    result["targets"][target.name]["t0_unix_s"] = t0_unix_s
                 result["targets"][target.name]["disruptions"] = disruption_impact(shards, records)
                 if shards:
                     result["targets"][target.name]["subprotocols"] = _sum_subprotocols(shards)
@@ -212,22 +235,25 @@ def _run_target(
     interrupt: _Interrupt,
     say: ProgressFn,
     disruptor: Disruptor | None = None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float | None]:
+    """Run one target; its worker shards, disruption records and the wall clock of t = 0."""
     context = mp.get_context("spawn")
     progress: Any = context.Queue()
     start_ns_value: Any = context.Value("q", 0)
     go: Any = context.Event()
     shard_dir = run_dir / "shards" / target.name
     shard_dir.mkdir(parents=True, exist_ok=True)
+    mine = own_sessions(scenario)
+    shard_index, shard_count = scenario.shard or (0, 1)
     specs = [
         WorkerSpec(
-            index=w,
+            index=w * shard_count + shard_index,
             workers=processes,
             target=target.name,
             url=target.url,
             scenario=scenario,
-            sessions=tuple(range(w, scenario.sessions, processes)),
-            shard_path=str(shard_dir / f"worker-{w}.json"),
+            sessions=tuple(mine[w::processes]),
+            shard_path=str(shard_dir / f"worker-{w * shard_count + shard_index}.json"),
             events_path=str(events_path),
         )
         for w in range(processes)
@@ -240,14 +266,16 @@ def _run_target(
     interrupt.workers = workers
     for process in workers:
         process.start()
+    t0_unix_s = None
     try:
         _wait_ready(workers, progress, interrupt)
         start_ns = time.monotonic_ns() + 50_000_000
+        t0_unix_s = round((time.time_ns() + start_ns - time.monotonic_ns()) / 1e9, 6)
         start_ns_value.value = start_ns
         go.set()
         if disruptor is not None:
             disruptor.start(start_ns)
-        _follow(workers, progress, scenario, target, interrupt, say)
+        _follow(workers, progress, scenario, target, interrupt, say, sessions=len(mine))
     finally:
         records = disruptor.stop() if disruptor is not None else []
         _reap(workers)
@@ -264,7 +292,7 @@ def _run_target(
             _append_event(events_path, "worker_crashed", target=target.name, worker=spec.index,
                           exitcode=process.exitcode)
         shards.append(shard)
-    return shards, records
+    return shards, records, t0_unix_s
 
 
 def load_shard(path: Path) -> dict[str, Any]:
@@ -310,6 +338,8 @@ def _follow(
     target: Target,
     interrupt: _Interrupt,
     say: ProgressFn,
+    *,
+    sessions: int,
 ) -> None:
     """Print progress once a second until every worker has exited (bounded)."""
     latest: dict[int, dict[str, Any]] = {}
@@ -328,15 +358,15 @@ def _follow(
         now = time.monotonic()
         if len(latest) == len(workers) and now - last_line >= 1.0:
             last_line = now
-            say(_progress_line(target.name, scenario, latest))
+            say(_progress_line(target.name, scenario, latest, sessions))
 
 
-def _progress_line(name: str, scenario: Scenario, latest: dict[int, dict[str, Any]]) -> str:
+def _progress_line(name: str, scenario: Scenario, latest: dict[int, dict[str, Any]], sessions: int) -> str:
     t = max(m["t"] for m in latest.values())
     total = lambda key: sum(m[key] for m in latest.values())  # noqa: E731
     return (
         f"[{name}] {min(t, scenario.duration):5.1f}/{scenario.duration:g}s  "
-        f"open {total('open')}/{scenario.sessions}  sent {total('sent')}  "
+        f"open {total('open')}/{sessions}  sent {total('sent')}  "
         f"received {total('received')}  failed {total('failed')}  dropped {total('dropped')}  "
         f"cpu {max(m['cpu'] for m in latest.values()):.0f}%"
     )

@@ -18,6 +18,9 @@ __all__ = [
     "disruption_impact",
     "generator_health",
     "empty_summary",
+    "sum_counts",
+    "merge_encoded",
+    "peak_open",
     "SATURATION_LAG_MS",
     "SATURATION_CPU_PERCENT",
 ]
@@ -29,7 +32,8 @@ SATURATION_LAG_MS = 20.0
 SATURATION_CPU_PERCENT = 95.0
 
 
-def _sum_counts(dicts: Iterable[dict[str, int]]) -> dict[str, int]:
+def sum_counts(dicts: Iterable[dict[str, int]]) -> dict[str, int]:
+    """Counters added key by key (``{"1000": 3}`` + ``{"1000": 1, "1006": 2}``)."""
     total: dict[str, int] = {}
     for entry in dicts:
         for key, value in entry.items():
@@ -37,11 +41,19 @@ def _sum_counts(dicts: Iterable[dict[str, int]]) -> dict[str, int]:
     return total
 
 
-def _merged(encoded: Iterable[str]) -> Histogram:
+def merge_encoded(encoded: Iterable[str]) -> Histogram:
+    """The exact sum of encoded histograms (``hdr`` strings)."""
     hist = Histogram()
     for text in encoded:
         hist.merge(Histogram.decode(text))
     return hist
+
+
+def peak_open(open_per_second: Iterable[int], peaks: Iterable[int]) -> int:
+    """Peak open sessions of parts measured side by side: the highest summed once-a-second
+    sample, or the highest single part's own peak if higher. A lower bound of the true
+    instantaneous peak (the sum of the parts' peaks is an upper bound)."""
+    return max(max(open_per_second, default=0), max(peaks, default=0))
 
 
 def empty_summary() -> dict[str, Any]:
@@ -51,30 +63,29 @@ def empty_summary() -> dict[str, Any]:
 
 def merge_target(url: str, shards: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """One target's entry of the Result, from the shards of every worker."""
-    sessions = _sum_counts(
+    sessions = sum_counts(
         {k: v for k, v in s["sessions"].items() if k not in ("peak_open", "open_now")}
         for s in shards
     )
     timeline = _merge_timeline(shards)
-    peak_from_timeline = max(timeline["open"], default=0)
-    sessions["peak_open"] = max(peak_from_timeline, max((s["sessions"]["peak_open"] for s in shards), default=0))
-    messages = _sum_counts(s["messages"] for s in shards)
-    by_side = _sum_counts(s["closes"]["by_side"] for s in shards)
+    sessions["peak_open"] = peak_open(timeline["open"], (s["sessions"]["peak_open"] for s in shards))
+    messages = sum_counts(s["messages"] for s in shards)
+    by_side = sum_counts(s["closes"]["by_side"] for s in shards)
     for side in ("client", "server", "abnormal"):
         by_side.setdefault(side, 0)
-    failures = _sum_counts(s["upgrade_failures"] for s in shards)
+    failures = sum_counts(s["upgrade_failures"] for s in shards)
     return {
         "url": url,
         "complete": all(s.get("complete", False) for s in shards) and bool(shards),
         "sessions": sessions,
         "upgrade": {
-            phase: _merged(s["upgrade"][phase] for s in shards).summary_ms()
+            phase: merge_encoded(s["upgrade"][phase] for s in shards).summary_ms()
             for phase in UPGRADE_PHASES
         },
-        "rtt": _merged(s["rtt"] for s in shards).summary_ms(),
-        "recovery": _merged(s["recovery"] for s in shards).summary_ms(),
+        "rtt": merge_encoded(s["rtt"] for s in shards).summary_ms(),
+        "recovery": merge_encoded(s["recovery"] for s in shards).summary_ms(),
         "messages": messages,
-        "closes": {"by_code": _sum_counts(s["closes"]["by_code"] for s in shards), "by_side": by_side},
+        "closes": {"by_code": sum_counts(s["closes"]["by_code"] for s in shards), "by_side": by_side},
         "upgrade_failures": failures,
         "disruptions": [],
         "timeline": timeline,
