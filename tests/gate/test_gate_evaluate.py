@@ -156,3 +156,15 @@ def test_baseline_from_another_machine_is_warned_about(result):
     (warning,) = [w for w in other.warnings if "another machine" in w]
     assert "cpus 96 vs" in warning and "Other CPU vs" in warning
     assert "another machine" in to_markdown(other)
+
+
+def test_baseline_with_another_load_is_warned_about(result):
+    base = copy.deepcopy(result)
+    base.setdefault("scenario", {})["sessions"] = 7
+    here = copy.deepcopy(result)
+    here.setdefault("scenario", {})["sessions"] = 9
+    verdict = evaluate_gate(here, baseline=base, max_regressions=["rtt.p99=10%"])
+    (warning,) = [w for w in verdict.warnings if "another load" in w]
+    assert "sessions 7 vs 9" in warning
+    same = evaluate_gate(here, baseline=copy.deepcopy(here), max_regressions=["rtt.p99=10%"])
+    assert not any("another load" in w for w in same.warnings)

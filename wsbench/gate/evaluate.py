@@ -59,6 +59,23 @@ def machine_mismatch(result: Mapping[str, Any], baseline: Mapping[str, Any]) -> 
     return "; ".join(differences)
 
 
+#: scenario keys that shape the load: a baseline with other values measured another load
+LOAD_KEYS = ("sessions", "ramp", "duration", "mode", "rate", "messages", "message_size",
+             "message_type", "deflate", "ping_interval", "transport")
+
+
+def scenario_mismatch(result: Mapping[str, Any], baseline: Mapping[str, Any]) -> str:
+    """The load-shaping scenario keys whose values differ ("" when none, or unknown)."""
+    ours, theirs = result.get("scenario"), baseline.get("scenario")
+    if not isinstance(ours, Mapping) or not isinstance(theirs, Mapping):
+        return ""
+    return "; ".join(
+        f"{key} {theirs.get(key)!s} vs {ours.get(key)!s}"
+        for key in LOAD_KEYS
+        if key in ours and key in theirs and ours.get(key) != theirs.get(key)
+    )
+
+
 def _validity(
     result: Mapping[str, Any], *, allow_partial: bool, allow_saturated: bool
 ) -> tuple[list[Check], list[str]]:
@@ -163,6 +180,9 @@ def evaluate_gate(
     for threshold, source in parsed:
         checks.append(evaluate_threshold(result, threshold, targets=chosen, source=source))
     if baseline is not None:
+        changed = scenario_mismatch(result, baseline)
+        if changed:
+            warnings.append(f"the baseline ran another load ({changed}): regressions compare the loads too")
         mismatch = machine_mismatch(result, baseline)
         if mismatch:
             warnings.append(
