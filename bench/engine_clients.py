@@ -331,6 +331,20 @@ async def _ramp(cfg: dict[str, Any], open_one: Any) -> None:
         await asyncio.wait(set(tasks))
 
 
+async def _opened_for_rtt(cfg: dict[str, Any], open_one: Any, counts: _Counts) -> Probe | None:
+    """Open the sessions; ``idle``: measure them here (None); ``rtt``: the probe once all opened."""
+    probe = Probe(cfg)
+    if cfg["test"] != "rtt":
+        asyncio.get_running_loop().create_task(_ramp(cfg, open_one))
+        await probe.idle(lambda: counts.opened, lambda: counts.failed)
+        return None
+    await _ramp(cfg, open_one)
+    if counts.failed:
+        emit({"error": f"{counts.failed} of {cfg['sessions']} sessions failed to open"})
+        return None
+    return probe
+
+
 async def bare_picows(cfg: dict[str, Any]) -> None:
     from picows import WSListener, WSMsgType, ws_connect
 
@@ -380,18 +394,11 @@ async def bare_picows(cfg: dict[str, Any]) -> None:
     loop = asyncio.get_running_loop()
     if batched and cfg.get("ping"):
         loop.call_later(cfg["ping"] / 10, keepalive)
-    probe = Probe(cfg)
-    if not rtt:
-        asyncio.get_running_loop().create_task(_ramp(cfg, open_one))
-        await probe.idle(lambda: counts.opened, lambda: counts.failed)
-        return
-    await _ramp(cfg, open_one)
-    if counts.failed:
-        emit({"error": f"{counts.failed} of {cfg['sessions']} sessions failed to open"})
-        return
-    for transport in transports:
-        transport.send(text, MESSAGE)
-    await probe.rtt(lambda: counts.received)
+    probe = await _opened_for_rtt(cfg, open_one, counts)
+    if probe is not None:
+        for transport in transports:
+            transport.send(text, MESSAGE)
+        await probe.rtt(lambda: counts.received)
 
 
 async def bare_websockets(cfg: dict[str, Any]) -> None:
@@ -421,14 +428,8 @@ async def bare_websockets(cfg: dict[str, Any]) -> None:
             await ws.recv()
             counts.received += 1
 
-    probe = Probe(cfg)
-    if not rtt:
-        asyncio.get_running_loop().create_task(_ramp(cfg, open_one))
-        await probe.idle(lambda: counts.opened, lambda: counts.failed)
-        return
-    await _ramp(cfg, open_one)
-    if counts.failed:
-        emit({"error": f"{counts.failed} of {cfg['sessions']} sessions failed to open"})
+    probe = await _opened_for_rtt(cfg, open_one, counts)
+    if probe is None:
         return
     loops = [asyncio.get_running_loop().create_task(closed_loop(ws)) for ws in connections]
     await probe.rtt(lambda: counts.received)

@@ -143,6 +143,25 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
     return head[0], (apply_mask(payload, key) if key else payload), bool(key)
 
 
+async def read_until_close(reader: asyncio.StreamReader) -> tuple[bytes, bool]:
+    """Skip the client's frames up to its close frame: (close payload, whether masked)."""
+    while True:
+        first, payload, masked = await read_frame(reader)
+        if first & 0x0F == CLOSE:
+            return payload, masked
+
+
+def run_one_idle_session(tmp_path, handler: Any) -> Recorded:
+    """One rate-mode session (practically idle) against a raw ``handler`` server."""
+
+    async def main() -> list[Recorded]:
+        async with raw_server(handler) as url:
+            return await run_sessions(context(tmp_path, url, mode="rate", rate=0.001, messages=None))
+
+    (session,) = run(main)
+    return session
+
+
 def server_frame(opcode: int, payload: bytes = b"", *, fin: bool = True) -> bytes:
     return encode_frame(Frame(opcode, payload, fin=fin, masked=False))
 
@@ -374,18 +393,9 @@ def test_a_message_over_the_limit_is_closed_with_1009(tmp_path, how):
             writer.write(server_frame(0x0, b"y", fin=False))
         else:  # only the header of a 2 MiB frame: the client must not wait for the rest
             writer.write(bytes((0x82, 127)) + (2 * limit).to_bytes(8, "big") + b"xyz")
-        while True:
-            first, payload, masked = await read_frame(reader)
-            if first & 0x0F == CLOSE:
-                seen["close"] = (payload, masked)
-                return
+        seen["close"] = await read_until_close(reader)
 
-    async def main() -> list[Recorded]:
-        async with raw_server(flood) as url:
-            ctx = context(tmp_path, url, mode="rate", rate=0.001, messages=None)
-            return await run_sessions(ctx)
-
-    (session,) = run(main)
+    session = run_one_idle_session(tmp_path, flood)
     assert seen["close"] == ((1009).to_bytes(2, "big"), True)
     ((code, reason),) = session.disconnects
     assert code is None and reason.endswith("closed with 1009"), reason
@@ -457,18 +467,9 @@ def test_protocol_errors_are_closed_with_1002_and_dropped(tmp_path, frames, why)
     async def broken(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await accept_upgrade(reader, writer)
         writer.write(frames)
-        while True:
-            first, payload, masked = await read_frame(reader)
-            if first & 0x0F == CLOSE:
-                seen["close"] = (payload, masked)
-                return
+        seen["close"] = await read_until_close(reader)
 
-    async def main() -> list[Recorded]:
-        async with raw_server(broken) as url:
-            ctx = context(tmp_path, url, mode="rate", rate=0.001, messages=None)
-            return await run_sessions(ctx)
-
-    (session,) = run(main)
+    session = run_one_idle_session(tmp_path, broken)
     assert seen["close"] == ((1002).to_bytes(2, "big"), True)
     ((code, reason),) = session.disconnects
     assert code is None and why in reason and reason.endswith("closed with 1002"), reason

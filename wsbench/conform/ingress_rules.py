@@ -491,12 +491,20 @@ def _tls_observed(obs: TlsObservation) -> dict[str, Any]:
             "not_after": obs.not_after or None}
 
 
-def judge_tls_chain(obs: TlsObservation) -> Finding:
+def _tls_unavailable(obs: TlsObservation) -> Finding | None:
+    """The finding when there was no TLS to judge: no wss:// URL, or no connection."""
     if obs.url is None:
         return Finding(Verdict.UNIMPLEMENTED, "no wss:// URL to check", "no TLS")
     if obs.error is not None:
         return Finding(Verdict.FAILED, f"TLS connection failed: {obs.error}", "no connection",
                        _tls_observed(obs))
+    return None
+
+
+def judge_tls_chain(obs: TlsObservation) -> Finding:
+    unavailable = _tls_unavailable(obs)
+    if unavailable is not None:
+        return unavailable
     if obs.chain_error is not None:
         return Finding(Verdict.FAILED, f"the certificate chain does not verify: {obs.chain_error}",
                        "untrusted", _tls_observed(obs))
@@ -505,11 +513,9 @@ def judge_tls_chain(obs: TlsObservation) -> Finding:
 
 
 def judge_tls_hostname(obs: TlsObservation) -> Finding:
-    if obs.url is None:
-        return Finding(Verdict.UNIMPLEMENTED, "no wss:// URL to check", "no TLS")
-    if obs.error is not None:
-        return Finding(Verdict.FAILED, f"TLS connection failed: {obs.error}", "no connection",
-                       _tls_observed(obs))
+    unavailable = _tls_unavailable(obs)
+    if unavailable is not None:
+        return unavailable
     if obs.chain_error is not None:
         return Finding(Verdict.FAILED, "the host name cannot be trusted: the chain does not "
                        f"verify ({obs.chain_error})", "untrusted", _tls_observed(obs))

@@ -56,11 +56,8 @@ if TYPE_CHECKING:
     from wsbench.engine.session import Session
     from wsbench.engine.worker import WorkerContext
 
-__all__ = ["open_lean", "LeanProtocol", "LeanShared", "Keepalive", "CONTEXT_ATTRIBUTE",
-           "KEEPALIVE_PAYLOAD"]
+__all__ = ["open_lean", "LeanProtocol", "LeanShared", "Keepalive", "KEEPALIVE_PAYLOAD"]
 
-#: The WorkerContext attribute that holds the worker's LeanShared (made on first use).
-CONTEXT_ATTRIBUTE = "lean_shared"
 #: The payload of keepalive pings; only a pong carrying it answers one.
 KEEPALIVE_PAYLOAD = b"wsbench-keepalive"
 _KEY_POOL_BYTES = 4096  # masking keys drawn from os.urandom 1,024 at a time
@@ -118,13 +115,11 @@ class LeanShared:
 
     @classmethod
     def of(cls, ctx: WorkerContext) -> LeanShared:
-        """The worker's LeanShared, kept on ``ctx`` as :data:`CONTEXT_ATTRIBUTE` from first use."""
-        shared = getattr(ctx, CONTEXT_ATTRIBUTE, None)
-        if shared is None:
-            shared = cls(ctx.loop, endpoint=ctx.endpoint, scenario=ctx.scenario,
-                         headers=ctx.request_headers)
-            ctx.__dict__[CONTEXT_ATTRIBUTE] = shared
-        return shared
+        """The worker's LeanShared, kept in ``ctx.lean_shared`` from first use."""
+        if ctx.lean_shared is None:
+            ctx.lean_shared = cls(ctx.loop, endpoint=ctx.endpoint, scenario=ctx.scenario,
+                                  headers=ctx.request_headers)
+        return ctx.lean_shared
 
     def request(self, key: str) -> bytes:
         """The upgrade request carrying ``key``."""

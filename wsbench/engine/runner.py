@@ -245,18 +245,19 @@ def _run_target(
     shard_dir.mkdir(parents=True, exist_ok=True)
     mine = own_sessions(scenario)
     shard_index, shard_count = scenario.shard or (0, 1)
+    indices = [w * shard_count + shard_index for w in range(processes)]  # unique across shards
     specs = [
         WorkerSpec(
-            index=w * shard_count + shard_index,
+            index=index,
             workers=processes,
             target=target.name,
             url=target.url,
             scenario=scenario,
             sessions=tuple(mine[w::processes]),
-            shard_path=str(shard_dir / f"worker-{w * shard_count + shard_index}.json"),
+            shard_path=str(shard_dir / f"worker-{index}.json"),
             events_path=str(events_path),
         )
-        for w in range(processes)
+        for w, index in enumerate(indices)
     ]
     workers = [
         context.Process(target=worker_main, args=(spec, start_ns_value, go, progress),

@@ -88,6 +88,8 @@ class WorkerContext:
         #: the compiled picows listener when built; WSBENCH_PURE_PYTHON=1 forces the Python one
         self.fast_listener = os.environ.get("WSBENCH_PURE_PYTHON", "") in ("", "0")
         self.hot_path = hot_path(self.opener, fast_listener=self.fast_listener)
+        #: what the lean transport's connections share (wsbench.engine.lean.LeanShared.of)
+        self.lean_shared: Any = None
         self.stopping = False
         self.stop_ns = 0
         self.stop_event = asyncio.Event()
