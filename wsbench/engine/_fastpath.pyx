@@ -98,7 +98,7 @@ cdef class FastListener(WSListener):
     cdef bytearray fragments
     cdef public object close_code
     cdef public str close_reason
-    cdef public bint upgraded
+    cdef public int64_t upgraded_ns  # when the 101 was parsed (0: not upgraded)
 
     def __init__(self, session, *, binary: bool, size: int, answer_close):
         self.session = session
@@ -113,10 +113,10 @@ cdef class FastListener(WSListener):
         self.fragments = None
         self.close_code = None
         self.close_reason = ""
-        self.upgraded = False
+        self.upgraded_ns = 0
 
     cpdef on_ws_connected(self, WSTransport transport):
-        self.upgraded = True
+        self.upgraded_ns = _now_ns()
 
     cpdef on_ws_frame(self, WSTransport transport, WSFrame frame):
         cdef WSMsgType msg_type = frame.msg_type

@@ -105,10 +105,10 @@ class _Listener(WSListener):  # type: ignore[misc]
         self.close_code: int | None = None
         self.close_reason = ""
         self.fragments: bytearray | None = None
-        self.upgraded = False
+        self.upgraded_ns = 0  # when the 101 was parsed (0: not upgraded)
 
     def on_ws_connected(self, transport: WSTransport) -> None:
-        self.upgraded = True
+        self.upgraded_ns = _monotonic_ns()
 
     def on_ws_frame(self, transport: WSTransport, frame: Any) -> None:
         msg_type = frame.msg_type
@@ -178,8 +178,10 @@ async def open_picows(session: Session, ctx: WorkerContext) -> dict[str, int]:
     except BaseException:  # cancelled: the run is stopping
         sock.close()
         raise
-    done = _monotonic_ns()
-    if not listener.upgraded:  # picows returns quietly when the peer hangs up before the 101
+    # the 101 as picows parsed it (on_ws_connected), not when this task resumed: the
+    # HTTP phase then holds no event-loop turn of the client (measured: 0.1-0.3 ms less)
+    done = listener.upgraded_ns
+    if not done:  # picows returns quietly when the peer hangs up before the 101
         raise UpgradeFailure("closed", "connection closed before the 101")
     tls_end = tls_done_ns(transport.underlying_transport) if endpoint.secure else 0
     if ctx.scenario.subprotocols:
