@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from wsbench.errors import HandshakeParseError
 from wsbench.protocol.handshake import (
     Response,
     accept_for,
@@ -44,7 +45,7 @@ def test_check_upgrade_reports_status() -> None:
 @pytest.mark.parametrize("head", [b"SSH-2.0-x\r\n\r\n", b"HTTP/1.1 abc\r\n\r\n",
                                   b"HTTP/1.1 200 OK\r\nno-colon\r\n\r\n"])
 def test_parse_response_rejects_garbage(head: bytes) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(HandshakeParseError):
         parse_response(head)
 
 

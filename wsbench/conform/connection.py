@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from wsbench.conform.model import Blob, Event
-from wsbench.errors import UsageError
+from wsbench.errors import HandshakeError, UsageError
 from wsbench.protocol.deflate import (
     DeflateAgreement,
     DeflateOffer,
@@ -88,14 +88,6 @@ class Target:
         resource = "/" + resource.lstrip("/")
         scheme = "wss" if self.secure else "ws"
         return replace(self, url=f"{scheme}://{self.host_header}{resource}", resource=resource)
-
-
-class HandshakeError(Exception):
-    """The upgrade did not give a WebSocket (carries the HTTP status when there was one)."""
-
-    def __init__(self, message: str, response: Response | None = None) -> None:
-        super().__init__(message)
-        self.response = response
 
 
 class WireLog:

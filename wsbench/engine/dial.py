@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from wsbench.errors import UpgradeFailure
+
 __all__ = ["Endpoint", "UpgradeFailure", "dial", "make_ssl_context", "tls_done_ns", "classify_error",
            "upgrade_phases"]
 
@@ -44,15 +46,6 @@ class Endpoint:
             literal = False
         resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         return cls(url=url, host=host, port=port, secure=secure, resource=resource, literal_ip=literal)
-
-
-class UpgradeFailure(Exception):
-    """A session could not be opened; ``kind`` is its class for the Result."""
-
-    def __init__(self, kind: str, detail: str = "") -> None:
-        super().__init__(f"{kind}: {detail}" if detail else kind)
-        self.kind = kind
-        self.detail = detail
 
 
 class _TimedSSLObject(ssl.SSLObject):

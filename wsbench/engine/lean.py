@@ -43,6 +43,7 @@ from wsbench.engine.dial import (
     tls_done_ns,
     upgrade_phases,
 )
+from wsbench.errors import HandshakeParseError
 from wsbench.protocol.frames import is_valid_close_code
 from wsbench.protocol.handshake import build_request, check_upgrade, new_key, parse_response
 from wsbench.scenario import Scenario
@@ -397,7 +398,7 @@ class LeanProtocol(asyncio.Protocol):
         head = opening.head + data
         try:
             parsed = parse_response(head)
-        except ValueError as exc:
+        except HandshakeParseError as exc:
             self._refuse(opening, UpgradeFailure("other", str(exc)[:160]))
             return
         if parsed is None:

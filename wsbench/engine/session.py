@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from wsbench.engine.dial import UpgradeFailure
+from wsbench.errors import UpgradeFailure
 from wsbench.protocol.stamp import read_seq
 from wsbench.shapes import backoff, rate_schedule
 

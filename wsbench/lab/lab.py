@@ -33,13 +33,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from wsbench.errors import LabError, UsageError
+from wsbench.errors import LabError, ProbeFailed, UsageError
 from wsbench.lab import netns, procs
 from wsbench.lab.ca import make_certificates
 from wsbench.lab.model import PROFILES, Backend, LabState, PodInfo, PodNet, ProxyConfig, ProxyInfo
 from wsbench.lab.pods import pod_names, start_pod, start_pods
 from wsbench.lab.ports import free_ports
-from wsbench.lab.probe import ProbeFailed, wait_ready
+from wsbench.lab.probe import wait_ready
 from wsbench.lab.proxies import MUST_WORK, PROXIES, ProxySpec, get_spec
 from wsbench.lab.state import lab_dir, load_state, save_state
 from wsbench.server.process import ServerProcess

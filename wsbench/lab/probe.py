@@ -14,11 +14,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 
+from wsbench.errors import ProbeFailed
+
 __all__ = ["ssl_context", "open_session", "echo_once", "whoami", "wait_ready", "ProbeFailed"]
-
-
-class ProbeFailed(Exception):
-    """The endpoint did not upgrade and echo in time; the last error is chained."""
 
 
 def ssl_context(ca_file: str | None) -> ssl.SSLContext:

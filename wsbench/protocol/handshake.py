@@ -14,6 +14,8 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from wsbench.errors import HandshakeParseError
+
 __all__ = [
     "GUID",
     "Response",
@@ -88,23 +90,23 @@ def build_request(
 def parse_response(buffer: bytes) -> tuple[Response, int] | None:
     """``(response, head_length)`` once ``buffer`` holds the whole head, else None.
 
-    Raises ValueError for a head that is not HTTP/1.x or is larger than 64 KiB.
+    Raises :class:`~wsbench.errors.HandshakeParseError` for a head that is not HTTP/1.x or is larger than 64 KiB.
     """
     end = buffer.find(b"\r\n\r\n")
     if end < 0:
         if len(buffer) > _MAX_HEAD:
-            raise ValueError("response head larger than 64 KiB")
+            raise HandshakeParseError("response head larger than 64 KiB")
         return None
     lines = buffer[:end].decode("latin-1").split("\r\n")
     parts = lines[0].split(" ", 2)
     if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-        raise ValueError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
+        raise HandshakeParseError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
     headers: dict[str, str] = {}
     raw: list[tuple[str, str]] = []
     for line in lines[1:]:
         name, sep, value = line.partition(":")
         if not sep:
-            raise ValueError(f"malformed header line: {line[:80]!r}")
+            raise HandshakeParseError(f"malformed header line: {line[:80]!r}")
         key = name.strip().lower()
         value = value.strip()
         raw.append((key, value))
