@@ -12,7 +12,7 @@ import asyncio
 import re
 import ssl
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,6 +23,9 @@ from wsbench.conform.ingress import IngressOptions
 from wsbench.conform.result import ConformResult, render_table, to_junit_xml
 from wsbench.conform.runner import RunOptions, choose_cases, run_conformance
 from wsbench.errors import InputFileError, UsageError
+
+if TYPE_CHECKING:
+    from wsbench.conform.lab import LabConformance
 
 __all__ = ["conform", "RESULT_FILE"]
 
@@ -173,7 +176,7 @@ def _lab(names_value: str, selection: dict[str, Any], ingress: IngressOptions, t
                                       lab=found.fingerprint, say=say, **selection)
     click.echo(render_matrix(outcome.matrix))
     if out is not None:
-        for path in write_lab_outputs(outcome, out, junit=junit):
+        for path in write_lab_outputs(outcome, out, junit=junit, html=_lab_html):
             click.echo(f"wrote {path}")
     elif junit is not None:
         try:
@@ -183,6 +186,20 @@ def _lab(names_value: str, selection: dict[str, Any], ingress: IngressOptions, t
         click.echo(f"junit: {junit}")
     failed = any(result.failed for result in outcome.results.values())
     return 1 if strict and failed else 0
+
+
+def _lab_html(outcome: LabConformance, path: Path) -> Path:
+    """The report package's conformance matrix, on a page with no load Result."""
+    from wsbench.report import render_report  # the report stack only when it is used
+
+    first = next(iter(outcome.results.values()))
+    duration = sum(r.duration_s for r in outcome.results.values())
+    page = {"schema": "wsbench/result@1", "run_id": "conform --lab",
+            "started_at": first.to_json()["started_at"], "duration_s": round(duration, 3),
+            "complete": all(r.complete for r in outcome.results.values()), "targets": {},
+            "lab": outcome.lab}
+    conformance = [(name, result.to_json()) for name, result in outcome.results.items()]
+    return render_report(page, path, conformance=conformance, source="wsbench conform --lab")
 
 
 def _ssl_context(insecure: bool, ca_file: str | None = None) -> ssl.SSLContext:

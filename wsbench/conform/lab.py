@@ -111,8 +111,9 @@ def run_lab_conformance(
 
 
 def write_lab_outputs(outcome: LabConformance, out: Path, *, junit: Path | None = None,
-                      html: bool = True) -> list[Path]:
-    """``DIR/<target>.json`` each, ``DIR/matrix.json``, ``DIR/conform.html``; the files written."""
+                      html: Callable[[LabConformance, Path], Path] | None = None) -> list[Path]:
+    """``DIR/<target>.json`` each, ``DIR/matrix.json``, ``DIR/conform.html`` (written by
+    ``html``, which the caller brings: the report layer sits above this one); the files written."""
     written = []
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -124,25 +125,11 @@ def write_lab_outputs(outcome: LabConformance, out: Path, *, junit: Path | None 
         (out / MATRIX_FILE).write_text(json.dumps(matrix, indent=2, ensure_ascii=False) + "\n",
                                        encoding="utf-8")
         written.append(out / MATRIX_FILE)
-        if html:
-            written.append(_write_html(outcome, out / HTML_FILE))
+        if html is not None:
+            written.append(html(outcome, out / HTML_FILE))
         if junit is not None:
             junit.write_text(to_junit_xml(*outcome.results.values()), encoding="utf-8")
             written.append(junit)
     except OSError as exc:
         raise InputFileError(f"cannot write results: {exc}") from exc
     return written
-
-
-def _write_html(outcome: LabConformance, path: Path) -> Path:
-    """The report package's conformance matrix, on a page with no load Result."""
-    from wsbench.report import render_report  # the report stack only when it is used
-
-    first = next(iter(outcome.results.values()))
-    duration = sum(r.duration_s for r in outcome.results.values())
-    page = {"schema": "wsbench/result@1", "run_id": "conform --lab",
-            "started_at": first.to_json()["started_at"], "duration_s": round(duration, 3),
-            "complete": all(r.complete for r in outcome.results.values()), "targets": {},
-            "lab": outcome.lab}
-    conformance = [(name, result.to_json()) for name, result in outcome.results.items()]
-    return render_report(page, path, conformance=conformance, source="wsbench conform --lab")
