@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.engine.conftest import wait_for
+from tests.utils import wait_until
 from wsbench.cli import cli
 from wsbench.server.process import ServeOptions, start_server
 
@@ -141,7 +141,7 @@ def test_interrupt_writes_a_partial_result(echo, tmp_path, how):
             shards = list(runs[0].glob("shards/*/worker-*.json")) if runs else []
             return len(shards) == 2 and all(json.loads(s.read_text())["messages"]["received"] for s in shards)
 
-        wait_for(progressed, timeout=30)
+        wait_until(progressed, 30, what="both shards measured")
         if how == "ctrl-c":
             os.killpg(process.pid, signal.SIGINT)  # what a terminal does: the whole group
         else:

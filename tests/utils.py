@@ -8,6 +8,7 @@ condition with :func:`wait_until`, which is bounded.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -35,12 +36,15 @@ def wait_until(condition: Callable[[], T], timeout: float = 10.0, *, interval: f
         time.sleep(interval)
 
 
-async def wait_until_async(condition: Callable[[], Awaitable[T]], timeout: float = 10.0, *,
+async def wait_until_async(condition: Callable[[], Awaitable[T] | T], timeout: float = 10.0, *,
                            interval: float = 0.02, what: str = "condition") -> T:
-    """:func:`wait_until` for an async condition, inside an event loop."""
+    """:func:`wait_until` inside an event loop (the loop runs between polls); ``condition``
+    may be a coroutine function or a plain function."""
     deadline = time.monotonic() + timeout * UNIT
     while True:
-        value = await condition()
+        value = condition()
+        if inspect.isawaitable(value):
+            value = await value
         if value:
             return value
         if time.monotonic() > deadline:

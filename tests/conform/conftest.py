@@ -9,7 +9,6 @@ killed) by its own PID when the fixture ends, also when a test failed.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import subprocess
 import sys
@@ -18,13 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.utils import UNIT
 from wsbench.server.process import ServeOptions, ServerProcess
 from wsbench.server.process import start_server as start_pod
 
 SERVERS = Path(__file__).resolve().parents[1] / "servers"
 NODE_DIR = SERVERS / "node"
-#: every bound on waiting in these tests is a multiple of this (slow machines: raise it)
-UNIT = float(os.environ.get("WSBENCH_TEST_TIMEOUT_UNIT", "1.0"))
 
 
 def server_command(name: str) -> list[str]:

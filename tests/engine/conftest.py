@@ -8,24 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.utils import wait_until
+
 HERE = Path(__file__).resolve().parent
-
-
-def wait_for(condition, timeout: float = 10.0, interval: float = 0.02):  # noqa: ANN001
-    """Poll ``condition`` until it returns a true value (bounded); return that value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
 
 
 @pytest.fixture
@@ -61,7 +50,7 @@ def tls_echo_url(tls_material, tmp_path):
         start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:
-        wait_for(lambda: ready.exists() or process.poll() is not None)
+        wait_until(lambda: ready.exists() or process.poll() is not None, what="the TLS echo server")
         assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
         yield f"wss://127.0.0.1:{ready.read_text()}/"
     finally:

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import uvloop
 
+from tests.utils import UNIT, wait_until_async
 from wsbench.engine.dial import Endpoint, UpgradeFailure
 from wsbench.engine.lean import KEEPALIVE_PAYLOAD, LeanProtocol, LeanShared, _Opening, open_lean
 from wsbench.engine.session import Session
@@ -30,7 +31,6 @@ from wsbench.protocol.handshake import accept_for, new_key
 from wsbench.protocol.stamp import stamp_factory
 from wsbench.scenario import Scenario, parse_scenario
 
-UNIT = float(os.environ.get("WSBENCH_TEST_TIMEOUT_UNIT", "1.0"))
 CLOSE, PING, PONG = 0x8, 0x9, 0xA
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -88,15 +88,8 @@ async def phases_of_one(tmp_path, url: str, **settings: Any) -> dict[str, int]:
     ctx = context(tmp_path, url, messages=0, **settings)
     session = Recorded(ctx, 0)
     phases = await open_lean(session, ctx)
-    await until(lambda: session.disconnects)
+    await wait_until_async(lambda: session.disconnects, 5)
     return phases
-
-
-async def until(condition: Callable[[], Any], *, timeout: float = 5.0) -> None:
-    """Poll ``condition`` on the loop (bounded)."""
-    async with asyncio.timeout(timeout * UNIT):
-        while not condition():
-            await asyncio.sleep(0.005)
 
 
 @contextlib.asynccontextmanager
@@ -291,7 +284,7 @@ def test_abort_ends_the_session_once_without_a_close_frame(tmp_path, echo_server
         ctx = context(tmp_path, server.url, mode="rate", rate=0.001, messages=None)
         session = Recorded(ctx, 0)
         task = asyncio.get_running_loop().create_task(session.run(0))
-        await until(lambda: ctx.recorder.received == 1)
+        await wait_until_async(lambda: ctx.recorder.received == 1, 5)
         session.abort()
         session.abort()  # twice: still one disconnect
         await task
@@ -578,7 +571,7 @@ def test_cancelling_an_upgrade_closes_its_connection(tmp_path):
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-            await until(lambda: "read" in seen)
+            await wait_until_async(lambda: "read" in seen, 5)
 
     run(main)
     assert seen["read"] == b"" or isinstance(seen["read"], ConnectionResetError)
@@ -770,9 +763,9 @@ def test_connections_whose_pings_are_answered_stay_open(tmp_path, echo_server):
                       ping_interval=0.1 * UNIT, reply_timeout=0.5)
         sessions = [Recorded(ctx, index) for index in range(5)]
         tasks = [asyncio.get_running_loop().create_task(s.run(0)) for s in sessions]
-        await until(lambda: ctx.recorder.opened == 5)
+        await wait_until_async(lambda: ctx.recorder.opened == 5, 5)
         keepalive = ctx.lean_shared.keepalive
-        await until(lambda: keepalive.pings >= 3 * 5)  # two rounds of pongs checked
+        await wait_until_async(lambda: keepalive.pings >= 3 * 5, 5)  # two rounds of pongs checked
         still_open = all(s.connected for s in sessions) and keepalive.timeouts == 0
         for session in sessions:
             session.finish()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import subprocess
 import time
@@ -11,11 +10,9 @@ from collections import Counter
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 
+from tests.utils import UNIT
 from wsbench.lab import AFFINITY_COOKIE, Lab, LabNet
 from wsbench.lab.probe import echo_once, open_session, whoami
-
-#: scale every timeout on slow machines
-UNIT = float(os.environ.get("WSBENCH_TEST_TIMEOUT_UNIT", "1"))
 
 
 async def ask(lab: Lab, proxy: str, path: str = "/", *, tls: bool = False, host: str | None = None,

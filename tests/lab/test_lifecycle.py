@@ -16,6 +16,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.lab.helpers import ask, listening_ports, net_leftovers
+from tests.utils import wait_until
 from wsbench.errors import LabError
 from wsbench.lab import Lab, LabNet, LabOptions, get_spec, netns
 from wsbench.lab.lab import get_spec as real_get_spec
@@ -138,21 +139,21 @@ def test_interrupted_up_leaves_nothing(tmp_path, use_netns):
     seen_pids: set[int] = set()
     seen_ports: set[int] = set()
     seen_net: LabNet | None = None
-    deadline = time.monotonic() + 30
+
+    def proxies_saved() -> bool:
+        nonlocal seen_net
+        try:
+            data = json.loads((state_dir / "state.json").read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return False
+        if data.get("net"):
+            seen_net = LabNet.from_json(data["net"])
+        seen_pids.update({p["pid"] for p in data["pods"]} | {p["pid"] for p in data["proxies"].values()})
+        seen_ports.update({p["port"] for p in data["pods"]} | {p["port"] for p in data["proxies"].values()})
+        return bool(data["proxies"])
+
     try:
-        while time.monotonic() < deadline:
-            try:
-                data = json.loads((state_dir / "state.json").read_text())
-            except (FileNotFoundError, json.JSONDecodeError):
-                time.sleep(0.02)
-                continue
-            if data.get("net"):
-                seen_net = LabNet.from_json(data["net"])
-            seen_pids |= {p["pid"] for p in data["pods"]} | {p["pid"] for p in data["proxies"].values()}
-            seen_ports |= {p["port"] for p in data["pods"]} | {p["port"] for p in data["proxies"].values()}
-            if data["proxies"]:
-                break
-            time.sleep(0.02)
+        wait_until(proxies_saved, 30, what="the lab's first proxy in state.json")
         assert seen_pids, "the lab never started"
         child.send_signal(signal.SIGINT)
         assert child.wait(30) != 0

@@ -28,7 +28,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from tests.lab.helpers import UNIT, ask, net_leftovers, spread, tcp_listeners
+from tests.lab.helpers import ask, net_leftovers, spread, tcp_listeners
+from tests.utils import UNIT, wait_until_async
 from wsbench.lab import Lab, LabNet, LabOptions, missing_proxies
 from wsbench.lab.netns import namespaces
 from wsbench.lab.probe import echo_once, open_session, whoami
@@ -73,13 +74,11 @@ def _net(lab: Lab) -> LabNet:
 async def _settled(lab: Lab, proxy: str, timeout: float = 15.0) -> None:
     """Wait until the proxy sends new sessions to every main pod again (after another
     test's cut, HAProxy's health checks may still hold a pod down)."""
-    deadline = time.monotonic() + timeout * UNIT
-    while True:
-        counts = await spread(lab, proxy, 12, concurrency=12)
-        if set(counts) == set(MAIN_PODS):
-            return
-        assert time.monotonic() < deadline, f"{proxy} does not reach every pod: {counts}"
-        await asyncio.sleep(0.3)
+
+    async def every_pod() -> bool:
+        return set(await spread(lab, proxy, 12, concurrency=12)) == set(MAIN_PODS)
+
+    await wait_until_async(every_pod, timeout, interval=0.3, what=f"{proxy} reaches every pod")
 
 
 # ------------------------------------------------------------------ the pods' networks

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from tests.lab.conftest import IDLE_S, proxy_params
-from tests.lab.helpers import UNIT, ask, idle_close_after, route_cookie, spread
+from tests.lab.helpers import ask, idle_close_after, route_cookie, spread
+from tests.utils import UNIT
 from wsbench.lab import ALT_HOST, get_spec
 
 pytestmark = pytest.mark.parametrize("proxy", proxy_params())

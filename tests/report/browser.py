@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -22,9 +21,11 @@ from typing import Any
 
 from websockets.sync.client import connect
 
+from tests.utils import UNIT, wait_until
+
 __all__ = ["chromium_path", "Browser", "PageVisit"]
 
-TIMEOUT_S = 20.0 * float(os.environ.get("WSBENCH_TEST_TIMEOUT_FACTOR", "1"))
+TIMEOUT_S = 20.0 * UNIT
 
 
 def chromium_path() -> str | None:
@@ -87,17 +88,16 @@ class Browser:
             stderr=subprocess.DEVNULL,
         )
         port_file = Path(self._profile) / "DevToolsActivePort"
-        deadline = time.monotonic() + TIMEOUT_S
-        while time.monotonic() < deadline:
-            if port_file.exists():
-                lines = port_file.read_text().split()
-                if len(lines) >= 2:
-                    break
+
+        def devtools_port() -> list[str] | None:
+            lines = port_file.read_text().split() if port_file.exists() else []
+            if len(lines) >= 2:
+                return lines
             if self._process.poll() is not None:
                 raise RuntimeError(f"chromium exited with {self._process.returncode}")
-            time.sleep(0.05)
-        else:
-            raise RuntimeError("chromium did not open its DevTools port")
+            return None
+
+        lines = wait_until(devtools_port, 20, interval=0.05, what="chromium's DevTools port")
         port, path = lines[0], lines[1]
         self._socket = self._stack.enter_context(
             connect(f"ws://127.0.0.1:{port}{path}", max_size=64 * 1024 * 1024, open_timeout=TIMEOUT_S)

@@ -20,12 +20,13 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.utils import UNIT, wait_until
 from wsbench.cli.serve import serve
 from wsbench.errors import LabError, UsageError
 from wsbench.server.process import ServeOptions, ServerProcess, start_server
 
-#: One unit of patience; scale it on slow machines.
-TIMEOUT = 5.0 * float(os.environ.get("WSBENCH_TEST_TIMEOUT_FACTOR", "1"))
+#: Five units of patience (tests/utils.py: scale UNIT on slow machines).
+TIMEOUT = 5.0 * UNIT
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 
@@ -47,12 +48,12 @@ def wait_for_stats(
     server: ServerProcess, condition: Callable[[dict[str, Any]], bool]
 ) -> dict[str, Any]:
     """/stats once ``condition`` holds (sessions finish closing after the client returns)."""
-    deadline = time.monotonic() + TIMEOUT
-    while True:
+
+    def met() -> dict[str, Any] | None:
         stats = server.stats()
-        if condition(stats) or time.monotonic() > deadline:
-            return stats
-        time.sleep(0.005)
+        return stats if condition(stats) else None
+
+    return wait_until(met, 5, interval=0.005, what="the /stats condition")
 
 
 async def close_code_after_probe(ws: ClientConnection) -> int | None:
