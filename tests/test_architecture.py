@@ -26,8 +26,8 @@ PACKAGE = Path(wsbench.__file__).resolve().parent
 #: The layers, lowest first: each top-level module or folder of ``wsbench/`` and its layer.
 #: A module may import its own layer and the layers below it, never one above.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    # the exception tree every layer raises from
-    ("base", ("errors.py",)),
+    # what every layer uses: the exception tree, the atomic JSON write and checked read
+    ("base", ("errors.py", "files.py")),
     # pure: data and rules, no sockets, processes or event loop (files only as JSON in/out)
     ("pure", ("protocol", "metrics", "result", "shapes.py", "scenario.py")),
     # I/O: sockets, processes, the event loop, the lab, Locust
