@@ -54,6 +54,10 @@ PURE = [
     "conform/model.py",
     "conform/cases",
     "conform/judge.py",
+    "capacity/search.py",
+    "capacity/steps.py",
+    "capacity/result.py",
+    "cost/figures.py",
 ]
 IO_MODULES = {"asyncio", "socket", "subprocess", "selectors", "ssl", "multiprocessing", "uvloop", "picows"}
 LOCUST_MODULES = {"locust", "gevent"}

@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "report": "wsbench.cli.report:report",
     "compare": "wsbench.cli.report:compare",
     "gate": "wsbench.cli.gate:gate",
+    "capacity": "wsbench.cli.capacity:capacity",
 }
 
 

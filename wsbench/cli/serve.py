@@ -96,6 +96,20 @@ def _ping_interval(ctx: click.Context, param: click.Parameter, value: str) -> fl
     help="Per session, do not echo the N-th, 2N-th, ... message (0 = never).",
 )
 @click.option(
+    "--degrade-after",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Once the pod holds more than K sessions (all its processes), every echo is ...",
+)
+@click.option(
+    "--degrade-ms",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="... this much later (a pod that degrades at a known load; for capacity tests).",
+)
+@click.option(
     "--ping-interval",
     default="off",
     show_default=True,
@@ -136,6 +150,8 @@ def serve(
     close_code: int,
     close_after_messages: int,
     drop_every: int,
+    degrade_after: int,
+    degrade_ms: float,
     ping_interval: float | None,
     subprotocols: tuple[str, ...],
     deflate: bool,
@@ -159,6 +175,8 @@ def serve(
         close_code=close_code,
         close_after_messages=close_after_messages,
         drop_every=drop_every,
+        degrade_after=degrade_after,
+        degrade_ms=degrade_ms,
         ping_interval=ping_interval,
         subprotocols=subprotocols,
         deflate=deflate,

@@ -123,11 +123,15 @@ def run_scenario(
     run_id: str | None = None,
     sections: dict[str, Any] | None = None,
     disruptor_for: Callable[[Target, Callable[..., None]], Disruptor | None] | None = None,
+    observer_for: Callable[[Target], Any] | None = None,
 ) -> RunOutcome:
     """Run ``scenario`` against its targets (or an embedded echo server) and write the Result.
 
     ``sections`` are added to the Result as they are (e.g. ``lab``: what the targets were).
     ``disruptor_for(target, event)`` gives the disruptions to inject while ``target`` runs.
+    ``observer_for(target)`` gives something that watches it on the run's clock (e.g. the
+    proxy's cost, :class:`wsbench.cost.observe.RunObserver`): its ``finish`` sections are
+    added to the target's entry.
     """
     run_dir = Path(scenario.out) / (run_id or new_run_id(scenario.name))
     try:
@@ -184,10 +188,13 @@ def run_scenario(
                         _append_event(events_path, kind, target=_target, **fields)
 
                     disruptor = disruptor_for(target, event)
+                observer = observer_for(target) if observer_for is not None else None
                 shards, records, t0_unix_s = _run_target(scenario, target, processes, run_dir, events_path,
-                                                         interrupt, say, disruptor)
+                                                         interrupt, say, disruptor, observer)
                 all_shards.append(shards)
                 result["targets"][target.name] = merge_target(redact_url(target.url), shards)
+                if observer is not None:
+                    result["targets"][target.name].update(observer.finish(result["targets"][target.name]))
                 if t0_unix_s is not None:  # the wall clock of the timeline's t = 0 (for wsbench merge)
                     result["targets"][target.name]["t0_unix_s"] = t0_unix_s
                 result["targets"][target.name]["disruptions"] = disruption_impact(shards, records)
@@ -235,6 +242,7 @@ def _run_target(
     interrupt: _Interrupt,
     say: ProgressFn,
     disruptor: Disruptor | None = None,
+    observer: Any = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float | None]:
     """Run one target; its worker shards, disruption records and the wall clock of t = 0."""
     context = mp.get_context("spawn")
@@ -265,6 +273,8 @@ def _run_target(
         for spec in specs
     ]
     interrupt.workers = workers
+    if observer is not None:
+        observer.begin()
     for process in workers:
         process.start()
     t0_unix_s = None
@@ -276,6 +286,8 @@ def _run_target(
         go.set()
         if disruptor is not None:
             disruptor.start(start_ns)
+        if observer is not None:
+            observer.start(start_ns)
         _follow(workers, progress, scenario, target, interrupt, say, sessions=len(mine))
     finally:
         records = disruptor.stop() if disruptor is not None else []

@@ -1,7 +1,8 @@
 """Evaluate parsed thresholds against a Result ``dict``. Pure, no I/O.
 
 Paths resolve inside one target of the Result (``rtt.p99`` is ``targets[name].rtt.p99``);
-``generator.*`` resolves at the top of the Result. A statistic missing from a summary
+``generator.*`` resolves at the top of the Result. ``upgrade_failures.total`` is the sum of
+the failure classes (``upgrade_failures.total / sessions.attempted < 0.001``). A statistic missing from a summary
 (``p95``) is computed from the summary's histogram. What cannot be measured is *no
 data*, and no data never passes: a percentile of an empty histogram, a missing key, a
 division by zero, a ``[*]`` over an empty list. Missing keys of the open count maps
@@ -29,7 +30,7 @@ from wsbench.report import fmt
 from wsbench.report.distribution import HdrDecodeError, distribution_of
 from wsbench.report.stats import parse_statistic
 
-__all__ = ["NoData", "evaluate_threshold", "resolve_metric", "format_value"]
+__all__ = ["NoData", "evaluate_threshold", "resolve_metric", "format_value", "expression_value"]
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
@@ -99,6 +100,8 @@ def resolve_metric(
         if not isinstance(node, Mapping):
             raise NoData(f"{where}: not in the Result")
         if segment not in node:
+            if last and segment == "total" and tuple(walked) in _OPEN_COUNT_MAPS:
+                return float(sum(v for v in node.values() if isinstance(v, int | float)))
             if tuple(walked) in _OPEN_COUNT_MAPS:
                 return 0.0
             raise NoData(f"{where}: not in the Result")
@@ -111,6 +114,11 @@ def resolve_metric(
     if node is None:
         raise NoData(f"{metric.text}: no value")
     raise NoData(f"{metric.text} is not a number")
+
+
+def expression_value(result: Mapping[str, Any], target: str, node: Expr) -> float:
+    """The value of one side of a threshold for ``target`` (no ``[*]``); raise NoData."""
+    return _value(result, target, node, None)
 
 
 def _value(result: Mapping[str, Any], target: str, node: Expr, index: int | None) -> float:

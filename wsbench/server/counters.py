@@ -61,6 +61,11 @@ class Counters:
                 return
         self.add(OVERFLOW)
 
+    def total(self, slot: int) -> int:
+        """One scalar summed over every process's row (e.g. ``OPEN``: the pod's sessions)."""
+        cells, stride = self._cells, self._stride
+        return sum(cells[row * stride + slot] for row in range(self._rows))
+
     def snapshot(self) -> dict[str, Any]:
         cells = self._cells
         totals = dict.fromkeys(_SCALARS, 0)

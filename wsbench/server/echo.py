@@ -126,6 +126,14 @@ class EchoApp:
         self.sessions_started = 0
         self._delay_ns = round(options.delay_ms * 1e6)
         self._upgrade_delay_ns = round(options.upgrade_delay_ms * 1e6)
+        self._degrade_ns = round(options.degrade_ms * 1e6) if options.degrade_after else 0
+
+    def _echo_delay_ns(self) -> int:
+        """The delay of an echo now: ``--delay-ms``, plus ``--degrade-ms`` while the pod holds
+        more than ``--degrade-after`` sessions."""
+        if self._degrade_ns and self.counters.total(OPEN) > self.options.degrade_after:
+            return self._delay_ns + self._degrade_ns
+        return self._delay_ns
 
     # Upgrade hooks.
 
@@ -186,7 +194,7 @@ class EchoApp:
         queue: asyncio.Queue[tuple[int, str | bytes]] | None = None
         sender: asyncio.Task[None] | None = None
         try:
-            if self._delay_ns:
+            if self._delay_ns or self._degrade_ns:
                 queue = asyncio.Queue()
                 sender = asyncio.create_task(self._send_delayed(ws, session, queue))
             async for message in ws:
@@ -200,7 +208,7 @@ class EchoApp:
                 if queue is None:
                     await self._echo(ws, session, reply)
                 else:
-                    queue.put_nowait((arrived_ns + self._delay_ns, reply))
+                    queue.put_nowait((arrived_ns + self._echo_delay_ns(), reply))
         except ConnectionClosed:
             pass
         finally:

@@ -64,6 +64,9 @@ class ServeOptions:
     subprotocols: tuple[str, ...] = ()
     deflate: bool = True
     max_size: int = 16 * 2**20
+    #: once the pod holds more than this many sessions, every echo is ``degrade_ms`` late (0: never)
+    degrade_after: int = 0
+    degrade_ms: float = 0
     netns: str | None = None
 
     def __post_init__(self) -> None:
@@ -84,6 +87,7 @@ class ServeOptions:
             ("--delay-ms", self.delay_ms),
             ("--upgrade-delay-ms", self.upgrade_delay_ms),
             ("--drain-s", self.drain_s),
+            ("--degrade-ms", self.degrade_ms),
         ):
             if not (math.isfinite(value) and value >= 0):
                 return f"{name}: {value} must be a finite number >= 0"
@@ -98,6 +102,10 @@ class ServeOptions:
             )
         if self.close_after_messages < 1:
             return f"--close-after-messages: {self.close_after_messages} must be >= 1"
+        if self.degrade_after < 0:
+            return f"--degrade-after: {self.degrade_after} must be >= 0 (0 = never)"
+        if self.degrade_after and not self.degrade_ms:
+            return "--degrade-after needs --degrade-ms (the latency to add)"
         if self.drop_every < 0:
             return f"--drop-every: {self.drop_every} must be >= 0 (0 = never)"
         if self.ping_interval is not None and not (
@@ -130,6 +138,8 @@ class ServeOptions:
             "--close-code", str(self.close_code),
             "--close-after-messages", str(self.close_after_messages),
             "--drop-every", str(self.drop_every),
+            "--degrade-after", str(self.degrade_after),
+            "--degrade-ms", _number(self.degrade_ms),
             "--ping-interval",
             "off" if self.ping_interval is None else _number(self.ping_interval),
         ]  # fmt: skip
