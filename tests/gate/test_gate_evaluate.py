@@ -168,3 +168,19 @@ def test_baseline_with_another_load_is_warned_about(result):
     assert "sessions 7 vs 9" in warning
     same = evaluate_gate(here, baseline=copy.deepcopy(here), max_regressions=["rtt.p99=10%"])
     assert not any("another load" in w for w in same.warnings)
+
+
+def test_upgrade_failures_total_is_the_sum_of_the_classes(result):
+    """``upgrade_failures.total`` is not a key: it sums the classes (it used to read 0)."""
+    data = copy.deepcopy(result)
+    data["targets"]["nginx"]["upgrade_failures"] = {"http_502": 3, "timeout": 2}
+    data["targets"]["nginx"]["sessions"]["attempted"] = 1000
+    data["targets"]["envoy"]["upgrade_failures"] = {}
+    data["targets"]["envoy"]["sessions"]["attempted"] = 1000
+    verdict = evaluate_gate(data, thresholds=["upgrade_failures.total / sessions.attempted < 0.001",
+                                              "upgrade_failures.total == 5"], targets=["nginx", "envoy"])
+    ratio = by_target(check(verdict, "upgrade_failures.total / sessions.attempted < 0.001"))
+    assert not ratio["nginx"].passed and ratio["nginx"].observed == "0.005"
+    assert ratio["envoy"].passed
+    exact = by_target(check(verdict, "upgrade_failures.total == 5"))
+    assert exact["nginx"].passed and not exact["envoy"].passed

@@ -383,6 +383,7 @@ def test_subprotocol_is_negotiated_when_offered(echo_server):
         ["--ping-interval", "soon"],
         ["--port", "70000"],
         ["--close-code", "1006"],
+        ["--degrade-after", "5"],
     ],
 )
 def test_bad_input_exits_2_with_one_line(args):
@@ -416,6 +417,8 @@ def test_options_round_trip_through_the_cli():
         subprotocols=("a", "b"),
         deflate=False,
         max_size=1000,
+        degrade_after=7,
+        degrade_ms=12.5,
     )
     params = serve.make_context("serve", options.to_args()).params
     params.pop("ready_file")
@@ -439,3 +442,36 @@ def test_terminate_is_bounded_and_kill_ends_the_process(echo_server):
     server.kill()
     assert server.returncode == -signal.SIGKILL
     server.stop()  # idempotent
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_degrade_after_k_sessions_delays_every_echo(echo_server, processes):
+    """With more than K sessions open (all processes together) every echo is --degrade-ms late;
+    at K or fewer it is not."""
+    server = echo_server(degrade_after=3, degrade_ms=80, processes=processes)
+
+    async def rtt_ms(ws: ClientConnection) -> float:
+        sent = time.perf_counter()
+        await ws.send("x" * 40)
+        await ws.recv()
+        return (time.perf_counter() - sent) * 1000
+
+    async def scenario() -> None:
+        sessions = [await client(server.url) for _ in range(3)]
+        try:
+            assert max([await rtt_ms(ws) for ws in sessions]) < 60  # K sessions: no added latency
+            sessions.append(await client(server.url))
+            assert min([await rtt_ms(ws) for ws in sessions]) >= 80  # K + 1: every echo, every session
+            await sessions.pop().close()
+            await asyncio.wait_for(_until_open(server, 3), TIMEOUT)
+            assert max([await rtt_ms(ws) for ws in sessions]) < 60  # back to K: recovered
+        finally:
+            for ws in sessions:
+                await ws.close()
+
+    run(scenario())
+
+
+async def _until_open(server: ServerProcess, count: int) -> None:
+    while (await asyncio.to_thread(server.stats))["sessions_open"] != count:
+        await asyncio.sleep(0.01)

@@ -105,7 +105,9 @@ def capacity(scenario_file: str | None, slos: tuple[str, ...], over: str, start:
         click.echo("interrupted: capacity.json holds the steps measured so far", err=True)
         sys.exit(130)
     entries = run.capacity["targets"].values()
-    return 0 if all(e["verdict"] in ("capacity", "at-least-maximum", "step-bound") for e in entries) else 1
+    if not all(e["verdict"] in ("capacity", "at-least-maximum", "step-bound") for e in entries):
+        raise click.exceptions.Exit(1)
+    return 0
 
 
 def capacity_table(capacity: dict[str, Any]) -> str:

@@ -60,7 +60,18 @@ def run(
             ca_file=lab.ca_file if lab_tls and not scenario.insecure else scenario.ca_file,
         )
         return run_scenario(scenario, progress=say, sections={"lab": lab.fingerprint},
-                            disruptor_for=_factory(plan, lab=lab.lab) if plan else None)
+                            disruptor_for=_factory(plan, lab=lab.lab) if plan else None,
+                            observer_for=_proxy_cost(lab.lab))
+
+
+def _proxy_cost(lab: Any) -> Callable[[Target], Any]:
+    """Each lab target's proxy cost (``proxy_cost`` in its Result entry)."""
+    from wsbench.cost.observe import ProxyCostObserver
+
+    def make(target: Target) -> ProxyCostObserver:
+        return ProxyCostObserver(target.name, lab.proxy(target.name).pid)
+
+    return make
 
 
 def _factory(plan: tuple[Disruption, ...], *, lab: Any) -> Callable[[Target, Callable[..., None]], Disruptor]:
