@@ -40,7 +40,8 @@ def test_the_bound_holds_for_every_outcome_sequence():
     bound = plan.bound()
     for pattern in range(1 << 12):
         answers = [(pattern >> i) & 1 == 1 for i in range(12)]
-        steps, outcome = run_search(plan, lambda _load, it=iter(answers): next(it))
+        replies = iter(answers)
+        steps, outcome = run_search(plan, lambda _load, replies=replies: next(replies))
         assert outcome.steps == len(steps) <= bound
 
 
