@@ -31,9 +31,11 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # pure: data and rules, no sockets, processes or event loop (files only as JSON in/out)
     ("pure", ("protocol", "metrics", "result", "shapes.py", "scenario.py")),
     # I/O: sockets, processes, the event loop, the lab, Locust
-    ("io", ("engine", "lab", "conform", "disrupt", "server", "locust")),
+    ("io", ("engine", "lab", "conform", "disrupt", "server", "locust", "cost")),
     # readers of Result files: gate verdicts, reports
     ("readers", ("gate", "report")),
+    # searches that run the engine and judge each run with the gate: capacity
+    ("drivers", ("capacity",)),
     # what a user calls: the command line and the public API
     ("entry", ("cli", "__main__.py", "__init__.py")),
 )
