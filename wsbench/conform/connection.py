@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import struct
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
-from wsbench.conform.model import Blob, Event
+from wsbench.conform.model import INVALID_PAYLOAD, NORMAL, PROTOCOL_ERROR, Blob, Event
 from wsbench.errors import HandshakeError, UsageError
 from wsbench.protocol.deflate import (
     DeflateAgreement,
@@ -53,6 +54,8 @@ __all__ = ["Target", "HandshakeError", "Connection", "DeflateStats", "open_conne
 
 _READ_SIZE = 1 << 16
 _SYNC_PREFIX = b"wsbench-sync-"
+#: Autobahn's pause between chopped / frame-wise writes (WebSocketProtocol._QUEUED_WRITE_DELAY)
+_QUEUED_WRITE_DELAY = 0.00001
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,17 @@ class Connection:
 
     ``response``: the server's 101; ``agreement``: the permessage-deflate parameters
     it accepted (None: no compression).
+
+    It keeps the state Autobahn's client keeps for a case (``closedByMe``,
+    ``droppedByMe``, ``wasClean``, ``remoteCloseCode``) and reacts as that client does
+    with ``failByDrop`` off: when the server breaks the protocol, wsbench fails the
+    connection with a close frame (1002, or 1007 for invalid UTF-8) and records nothing
+    more; a close frame with a code Autobahn rejects counts as 1000 (``remote_close_code``).
+    ``problems`` lists every RFC 6455 rule the server broke in wsbench's stricter reading
+    (the ``server-frames`` wsbench check). ``close_timeout`` bounds the closing
+    handshake once started (Autobahn's ``closeHandshakeTimeout`` and
+    ``serverConnectionDropTimeout``). With ``record_pings`` off the server's own pings
+    are answered but not recorded, as Autobahn's fuzzing client does.
     """
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
@@ -181,28 +195,44 @@ class Connection:
         self.client_close_sent = False
         self.closed_by_client = False
         self.server_close: Close | None = None
+        self.remote_close_code: int | None = None
+        self.close_exchanged = False
         self.eof = False
         self.reset = False
         self.dropped_by_client = False
+        self.failed_by_me = False
         self.violation: str | None = None
+        self.problems: list[str] = []
+        self.record_pings = True
+        #: judge the server's close code by Autobahn's list (off: RFC 6455 + IANA's)
+        self.autobahn_close_codes = True
+        self.close_timeout = 2.0
+        self.on_event: Callable[[], None] | None = None
         self._parser = FrameParser(allowed_rsv=4 if agreement is not None else 0)
+        self._parser_dead = False
         self._assembler = MessageAssembler(inflater=inflater)
         self._changed = asyncio.Event()
         self._sync_counter = 0
         self._sync_done: set[bytes] = set()
+        self._watchdog: asyncio.TimerHandle | None = None
         self._reader_task = asyncio.create_task(self._read_loop(leftover))
 
     # -- state ------------------------------------------------------------------------
 
     @property
     def finished(self) -> bool:
-        """The TCP connection is over (EOF, reset, dropped, or the server broke the protocol)."""
-        return self.eof or self.reset or self.dropped_by_client or self.violation is not None
+        """The TCP connection is over (EOF, reset, or dropped by wsbench)."""
+        return self.eof or self.reset or self.dropped_by_client
 
     @property
     def can_send(self) -> bool:
         """Data frames may still be sent: nobody started closing and the socket is up."""
         return not (self.finished or self.client_close_sent or self.server_close is not None)
+
+    @property
+    def clean(self) -> bool:
+        """Autobahn's ``wasClean``: both close frames went and the server ended the TCP."""
+        return self.close_exchanged and (self.eof or self.reset) and not self.dropped_by_client
 
     async def wait_for(self, condition: Callable[[], bool], timeout: float) -> bool:
         """Wait until ``condition()`` holds (re-checked on every change) or ``timeout``."""
@@ -237,14 +267,22 @@ class Connection:
             return False
         return True
 
+    def _write_now(self, data: bytes) -> None:
+        if self.finished:
+            return
+        try:
+            self._writer.write(data)
+        except (ConnectionError, OSError):
+            self.reset = True
+            self._notify()
+
     async def send_frames(self, frames: tuple[Frame, ...] | list[Frame], *, chop: int | None = None,
                           per_frame: bool = False, starts_close: bool = False) -> None:
         wires = [encode_frame(f) for f in frames]
         for frame in frames:
             self.log.add("tx", describe_frame(frame))
             if frame.opcode == Opcode.CLOSE and starts_close and not self.client_close_sent:
-                self.client_close_sent = True
-                self.closed_by_client = self.server_close is None
+                self._closing(by_us=self.server_close is None)
         if chop:
             data = b"".join(wires)
             pieces = [data[i : i + chop] for i in range(0, len(data), chop)]
@@ -256,16 +294,50 @@ class Connection:
             if not await self.write(piece):
                 return
             if chop or per_frame:
-                await asyncio.sleep(0)  # let the loop flush each write on its own
+                await asyncio.sleep(_QUEUED_WRITE_DELAY)  # as Autobahn: re-enter the loop
 
-    async def send_close(self, code: int | None, *, reply: bool = False) -> None:
+    def start_close(self, code: int | None, reason: bytes = b"", *, reply: bool = False) -> None:
+        """Send a close frame now (Autobahn's ``sendCloseFrame``), once; ``reply`` answers
+        the server's close. The server then has ``close_timeout`` to end the TCP."""
         if self.client_close_sent or self.finished:
             return
-        self.client_close_sent = True
-        self.closed_by_client = not reply
-        frame = Frame(Opcode.CLOSE, close_payload(code))
+        frame = Frame(Opcode.CLOSE, close_payload(code, reason))
         self.log.add("tx", describe_frame(frame) + (" (reply)" if reply else ""))
-        await self.write(encode_frame(frame))
+        self._closing(by_us=not reply)
+        self._write_now(encode_frame(frame))
+
+    async def send_close(self, code: int | None, reason: bytes = b"", *, reply: bool = False) -> None:
+        self.start_close(code, reason, reply=reply)
+        if not self.finished:
+            try:
+                await self._writer.drain()
+            except (ConnectionError, OSError):
+                self.reset = True
+                self._notify()
+
+    def _closing(self, *, by_us: bool) -> None:
+        self.client_close_sent = True
+        self.closed_by_client = by_us
+        if self._watchdog is None and self.close_timeout > 0:
+            loop = asyncio.get_running_loop()
+            self._watchdog = loop.call_later(
+                self.close_timeout, self.drop,
+                f"the closing handshake did not end within {self.close_timeout:g} s")
+        self._notify()
+
+    def fail(self, what: str, code: int) -> None:
+        """Autobahn's ``_fail_connection`` (``failByDrop`` off): close with ``code`` while
+        open, drop the TCP once closing; no event is recorded after it."""
+        if self.violation is None:
+            self.violation = what
+        self.log.add("!!", f"server broke RFC 6455: {what}")
+        self.failed_by_me = True
+        if self.finished:
+            return
+        if not self.client_close_sent:
+            self.start_close(code)
+        else:
+            self.drop(f"second protocol violation while closing: {what}")
 
     async def sync(self, timeout: float) -> bool:
         """Ping with a unique payload and wait for its pong: everything sent before was read."""
@@ -291,6 +363,8 @@ class Connection:
 
     async def aclose(self) -> None:
         """Release everything (idempotent)."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         self._writer.transport.abort()
         self._reader_task.cancel()
         try:
@@ -306,43 +380,81 @@ class Connection:
             while True:
                 if data:
                     self._receive(data)
-                    if self.violation is not None:
-                        self._writer.transport.abort()
-                        return
                 data = await self._reader.read(_READ_SIZE)
                 if not data:
-                    self.eof = True
-                    self.log.add("rx", "EOF (server closed TCP)")
+                    if not self.dropped_by_client:
+                        self.eof = True
+                        self.log.add("rx", "EOF (server closed TCP)")
                     return
         except (ConnectionError, OSError) as exc:
-            self.reset = True
-            self.log.add("rx", f"connection reset ({type(exc).__name__})")
+            if not self.dropped_by_client:
+                self.reset = True
+                self.log.add("rx", f"connection reset ({type(exc).__name__})")
         finally:
+            if self._watchdog is not None:
+                self._watchdog.cancel()
             self._notify()
 
     def _receive(self, data: bytes) -> None:
+        if self._parser_dead or self.dropped_by_client:
+            return
         try:
             frames = self._parser.feed(data)
-        except FrameError as exc:
-            self._violate(str(exc))
+        except FrameError as exc:  # the byte stream cannot be followed any further
+            self._parser_dead = True
+            self.problems.append(str(exc))
+            self.fail(str(exc), INVALID_PAYLOAD if "UTF-8" in str(exc) else PROTOCOL_ERROR)
             return
         for frame in frames:
             self.log.add("rx", describe_frame(frame))
+            if frame.opcode == Opcode.CLOSE:
+                self._close_frame(frame.payload)
+                continue
             if self.server_close is not None:
-                self._violate("frame after the close frame")
-                return
+                self.problems.append("frame after the close frame")
+            if self.failed_by_me:
+                continue
             try:
                 event = self._assembler.receive(frame)
             except FrameError as exc:
-                self._violate(str(exc))
-                return
+                self.problems.append(str(exc))
+                self.fail(str(exc), INVALID_PAYLOAD if "UTF-8" in str(exc) else PROTOCOL_ERROR)
+                continue
             self._handle(event)
         self._notify()
 
-    def _violate(self, what: str) -> None:
-        self.violation = what
-        self.log.add("!!", f"server broke RFC 6455: {what}")
-        self._notify()
+    def _close_frame(self, payload: bytes) -> None:
+        """The server's close frame, as Autobahn's ``onCloseFrame`` takes it."""
+        code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+        reason = payload[2:]
+        if self.server_close is not None:
+            self.problems.append("second close frame")
+            return
+        if len(payload) == 1:
+            self.problems.append("close frame with a 1-byte payload")
+            self.fail("close frame with a 1-byte payload", PROTOCOL_ERROR)
+        elif code is not None and not is_valid_close_code(code):
+            self.problems.append(f"close frame with invalid code {code}")
+        remote = code
+        accepts = _autobahn_accepts if self.autobahn_close_codes else is_valid_close_code
+        if code is not None and not accepts(code):
+            self.fail(f"close frame with invalid code {code}", PROTOCOL_ERROR)
+            remote = NORMAL  # Autobahn goes on with remoteCloseCode = 1000
+        text = ""
+        try:
+            text = reason.decode("utf-8")
+        except UnicodeDecodeError:
+            self.problems.append("close frame reason is not valid UTF-8")
+            self.fail("close frame reason is not valid UTF-8", INVALID_PAYLOAD)
+        self.server_close = Close(code, text)
+        self.remote_close_code = remote
+        if self.dropped_by_client:
+            return
+        if self.client_close_sent:
+            self.close_exchanged = True
+        else:  # Autobahn's client answers with 1000 (echoCloseCodeReason is off)
+            self.close_exchanged = True
+            self.start_close(NORMAL, reply=True)
 
     @property
     def local_address(self) -> str:
@@ -363,6 +475,11 @@ class Connection:
             self.deflate_stats.sent_wire += sum(len(f.payload) for f in frames)
         return frames
 
+    def _record(self, event: Event) -> None:
+        self.events.append(event)
+        if self.on_event is not None:
+            self.on_event()
+
     def _handle(self, event: Message | Ping | Pong | Close | None) -> None:
         if isinstance(event, Message):
             if self.agreement is not None:
@@ -373,27 +490,26 @@ class Connection:
                     stats.received_wire += event.wire_size or 0
                 else:
                     stats.received_uncompressed += 1
-            self.events.append(Event("message", Blob.of(event.payload), event.binary))
+            self._record(Event("message", Blob.of(event.payload), event.binary))
         elif isinstance(event, Ping):
-            self.events.append(Event("ping", Blob.of(event.payload)))
+            if self.record_pings:
+                self._record(Event("ping", Blob.of(event.payload)))
             if self.can_send:
-                self._writer.write(encode_frame(Frame(Opcode.PONG, event.payload)))
+                self._write_now(encode_frame(Frame(Opcode.PONG, event.payload)))
         elif isinstance(event, Pong):
             if event.payload.startswith(_SYNC_PREFIX):
                 self._sync_done.add(event.payload)
             else:
-                self.events.append(Event("pong", Blob.of(event.payload)))
-        elif isinstance(event, Close):
-            self.server_close = event
-            if not self.client_close_sent:
-                code = event.code if event.code is not None and is_valid_close_code(event.code) else None
-                self.client_close_sent = True
-                frame = Frame(Opcode.CLOSE, close_payload(code))
-                self.log.add("tx", describe_frame(frame) + " (reply)")
-                try:
-                    self._writer.write(encode_frame(frame))
-                except (ConnectionError, OSError):
-                    self.reset = True
+                self._record(Event("pong", Blob.of(event.payload)))
+
+
+def _autobahn_accepts(code: int) -> bool:
+    """Autobahn's client takes a close code in 1000-2999 only from its allowed list
+    (autobahn-python ``WebSocketProtocol.CLOSE_STATUS_CODES_ALLOWED``: 1000-1003,
+    1007-1013), any in 3000-4999, none below 1000 or from 5000."""
+    if 3000 <= code <= 4999:
+        return True
+    return code in {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013}
 
 
 async def open_connection(target: Target, *, timeout: float, log: WireLog,

@@ -6,8 +6,14 @@ Pure code (no I/O). A :class:`Case` is a frozen dataclass the runner executes an
 * a case's **verdict** is the first :class:`Outcome` whose events match what the
   server did (``OK``, ``NON-STRICT``, ``INFORMATIONAL``), else ``FAILED``;
   ``UNIMPLEMENTED`` when the server does not offer what the case needs;
-* its **close** behaviour is ``OK``, ``WRONG CODE``, ``UNCLEAN`` or ``FAILED``
-  (the wrong endpoint closed, or nobody did), judged against :class:`CloseExpectation`.
+* its **close** behaviour is ``OK``, ``WRONG CODE``, ``UNCLEAN``, ``FAILED BY CLIENT``
+  (wsbench had to drop the TCP connection) or ``FAILED`` (the wrong endpoint started
+  the close), judged against :class:`CloseExpectation` as Autobahn's ``Case`` does;
+* a **wsbench check** is a named, stricter check of wsbench's own next to a case
+  (:mod:`wsbench.conform.checks`); it never changes the case's verdict.
+
+Every Autobahn case cites the file of Autobahn|Testsuite it mirrors (``source``), sends
+what that file sends and keeps its timers (``killAfter``/``closeAfter``/``continueLater``).
 
 Payloads are :class:`Blob` (a pattern repeated to a length) so that the 16 MiB cases
 of group 9 cost nothing until the runner sends them.
@@ -29,8 +35,9 @@ __all__ = [
     "SendFrames",
     "SendBytes",
     "SendMessage",
-    "Sync",
-    "AwaitFailure",
+    "SendClose",
+    "Wait",
+    "Timer",
     "EchoLoop",
     "Action",
     "Outcome",
@@ -67,7 +74,9 @@ class CloseVerdict(StrEnum):
     OK = "OK"
     WRONG_CODE = "WRONG CODE"
     UNCLEAN = "UNCLEAN"
+    FAILED_BY_CLIENT = "FAILED BY CLIENT"
     FAILED = "FAILED"
+    INFORMATIONAL = "INFORMATIONAL"
     #: a check that expects no particular close (the ingress group)
     NOT_JUDGED = "N/A"
 
@@ -166,19 +175,32 @@ class SendMessage:
 
 
 @dataclass(frozen=True)
-class Sync:
-    """A barrier: send a ping and wait for its pong (which is not recorded). With a
-    ``label``, records ``alive(label)`` when the pong comes back."""
+class SendClose:
+    """Start the closing handshake as Autobahn's ``sendClose``/``sendCloseFrame`` do:
+    a close frame with ``code`` (None: an empty payload) and raw ``reason`` bytes."""
+
+    code: int | None = NORMAL
+    reason: bytes = b""
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Autobahn's ``continueLater(seconds, part, label)``: wait (``RunOptions.wait``,
+    Autobahn: 1 s); the rest of the case runs only if the connection is still open
+    then, and with a ``label`` records ``alive(label)`` (Autobahn's ``("timeout", label)``)."""
 
     label: str = ""
 
 
 @dataclass(frozen=True)
-class AwaitFailure:
-    """Give the server the *wait* time to fail the connection; records ``alive(label)``
-    if it is still open then. Only for points where a ping cannot be sent (mid-frame)."""
+class Timer:
+    """Autobahn's ``killAfter(seconds)`` (``kind="kill"``: wsbench fails the connection,
+    close 1001, then drops it) or ``closeAfter(seconds)`` (``kind="close"``: wsbench
+    sends an empty close frame). Scheduled, not waited for; it fires only when the
+    server has not ended the case by then (never given less than ``RunOptions.timeout``)."""
 
-    label: str
+    kind: str
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -190,6 +212,9 @@ class EchoLoop:
     the next ``payload.length`` bytes of that data, wrapping around at its end, as
     Autobahn's 12.x/13.x send; ``payload``'s pattern is then unused.
     ``fragment_size`` cuts each message's (compressed) payload into frames of that size.
+    ``seconds``: Autobahn's limit for the whole loop (its ``closeAfter``). Like Autobahn,
+    an echo is judged by type and length (9.7/9.8) or by its content too (12/13,
+    ``compare_content``); once done wsbench sends close 1000.
     """
 
     count: int
@@ -197,9 +222,11 @@ class EchoLoop:
     binary: bool = False
     data_set: str | None = None
     fragment_size: int | None = None
+    seconds: float = 60.0
+    compare_content: bool = False
 
 
-Action = SendFrames | SendBytes | SendMessage | Sync | AwaitFailure | EchoLoop
+Action = SendFrames | SendBytes | SendMessage | SendClose | Wait | Timer | EchoLoop
 
 
 # -- expectations --------------------------------------------------------------------------
@@ -218,18 +245,23 @@ class Outcome:
 class CloseExpectation:
     """How the connection should end.
 
-    ``by_client``: wsbench starts the closing handshake (with ``our_code``) once the
-    events of the first outcome arrived; otherwise the server must fail the connection.
-    ``codes``: acceptable codes in the server's close frame (none at all is fine too).
-    ``require_clean``: both close frames exchanged and the server closed TCP.
-    ``wrong_code_fatal``: a WRONG CODE makes the verdict FAILED (close-code cases).
+    Autobahn's ``expectedClose``. ``by_client`` (``closedByMe``): wsbench starts the
+    closing handshake, otherwise the server must fail the connection. ``codes``
+    (``closeCode``): acceptable codes in the server's close frame (none at all is fine
+    too); wsbench closes with the first. ``require_clean`` (``requireClean``): both
+    close frames exchanged and the server closed TCP. ``wrong_endpoint_fatal``
+    (``closedByWrongEndpointIsFatal``): the wrong endpoint closing makes the verdict
+    FAILED. ``wrong_code_fatal``: a WRONG CODE makes the verdict FAILED (the group-7
+    cases' ``onConnectionLost``). ``close_on_match`` (not ``suppressClose``): wsbench
+    sends its close as soon as the events equal every outcome (``finishWhenDone``).
     """
 
     by_client: bool
     codes: tuple[int, ...]
     require_clean: bool
     wrong_code_fatal: bool = False
-    our_code: int = NORMAL
+    wrong_endpoint_fatal: bool = False
+    close_on_match: bool = True
 
 
 @dataclass(frozen=True)
@@ -239,6 +271,12 @@ class Case:
     ``deflate``: permessage-deflate offers to make in the upgrade (groups 12-13);
     when the server accepts none the case is UNIMPLEMENTED, and once accepted every
     message the case sends with :class:`SendMessage` or :class:`EchoLoop` is compressed.
+    ``source``: the Autobahn|Testsuite file the case mirrors. ``length_only``: as
+    Autobahn's 9.1-9.6, an echo of the right type and length is OK (the content is a
+    wsbench check). ``close_on_message``: wsbench closes on the first message (9.1-9.6).
+    ``close_informational``: the close behaviour is INFORMATIONAL (7.1.6, 7.13.x).
+    ``timing_dependent``: which of the allowed outcomes a correct server gives depends
+    on when its reads happen relative to wsbench's writes (see the README).
     """
 
     id: str
@@ -251,6 +289,11 @@ class Case:
     informational: bool = False
     timed: bool = False
     deflate: tuple[DeflateOffer, ...] = ()
+    source: str = ""
+    length_only: bool = False
+    close_on_message: bool = False
+    close_informational: bool = False
+    timing_dependent: bool = False
 
     @property
     def group_number(self) -> str:

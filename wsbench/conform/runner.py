@@ -2,8 +2,12 @@
 
 :func:`run_conformance` is what ``wsbench conform`` and the lab integration call,
 once per target URL. Each case gets its own connection; cases run a few at a
-time (``concurrency``); a case never sleeps to synchronise: it waits for the
-server's events, with ``timeout`` as the bound, and uses a ping as a barrier.
+time (``concurrency``). Each case does what its Autobahn|Testsuite file does: it sends
+the same bytes in the same writes, waits only where Autobahn waits (``continueLater``:
+``wait``, 1 s) and keeps Autobahn's ``killAfter``/``closeAfter`` timers, which fire only
+when a server has not ended the case by then; otherwise it waits for the server's
+events, with ``timeout`` as the bound. The wsbench checks' own probes (close codes
+1012-1014) run with the 7.7.x cases.
 The ingress group's checks run through :mod:`wsbench.conform.ingress`; the two
 idle checks, which mostly wait, start first and outside the concurrency limit.
 """
@@ -19,19 +23,21 @@ from dataclasses import dataclass
 from wsbench.conform.cases import AnyCase, catalogue, select
 from wsbench.conform.cases.ingress import IngressCheck
 from wsbench.conform.cases.testdata import window
+from wsbench.conform.checks import PROBE_GROUP_PATTERN, CheckResult, case_checks, close_code_probes
 from wsbench.conform.connection import Connection, HandshakeError, Target, WireLog, open_connection
 from wsbench.conform.ingress import IngressOptions, IngressRun
 from wsbench.conform.judge import Observation, events_match, judge
 from wsbench.conform.model import (
-    AwaitFailure,
     Blob,
     Case,
     EchoLoop,
     Event,
     SendBytes,
+    SendClose,
     SendFrames,
     SendMessage,
-    Sync,
+    Timer,
+    Wait,
     alive,
 )
 from wsbench.conform.result import CaseResult, ConformResult
@@ -47,13 +53,13 @@ class RunOptions:
     """How to run.
 
     ``timeout``: bound (s) on every wait for the server (upgrade, an expected echo,
-    the server failing a connection). ``wait``: how long to give the server at the
-    few points where only time can tell that nothing happens (mid-frame fail-fast
-    checks, 6.4.3/6.4.4). ``concurrency``: cases in flight at once.
+    the closing handshake); Autobahn's own timers are never shorter than it. ``wait``:
+    Autobahn's ``continueLater`` pause (5.19, 5.20, 6.4.x; Autobahn: 1 s; shorter is
+    faster but no longer Autobahn's case). ``concurrency``: cases in flight at once.
     """
 
     timeout: float = 2.0
-    wait: float = 0.5
+    wait: float = 1.0
     concurrency: int = 8
     wire_log_lines: int = 40
     ssl_context: ssl.SSLContext | None = None
@@ -135,10 +141,19 @@ async def run_cases(target: Target, chosen: Sequence[AnyCase], *, options: RunOp
         async with limiter:
             done(await run_case(target, case, options))
 
-    # the long idle checks first, so that they wait while everything else runs
-    ordered_runs = sorted(chosen, key=lambda c: not (isinstance(c, IngressCheck) and c.needs_idle_bound))
+    probe_results: dict[str, CaseResult] = {}
+
+    async def probe(case: Case) -> None:
+        async with limiter:
+            probe_results[case.id] = await run_case(target, case, options)
+
+    wanted_probes = (close_code_probes()
+                     if any(c.id.startswith(PROBE_GROUP_PATTERN) for c in chosen) else [])
+    # the long idle checks first, then the cases that wait (Autobahn's continueLater), so
+    # that they wait while everything else runs
+    ordered_runs = sorted(chosen, key=_start_order)
     try:
-        await asyncio.gather(*(one(c) for c in ordered_runs))
+        await asyncio.gather(*(one(c) for c in ordered_runs), *(probe(p) for p in wanted_probes))
         complete = True
     finally:
         ordered = {c.id: results[c.id] for c in chosen if c.id in results}
@@ -148,46 +163,61 @@ async def run_cases(target: Target, chosen: Sequence[AnyCase], *, options: RunOp
             options={"timeout_s": options.timeout, "wait_s": options.wait,
                      "concurrency": options.concurrency, "scale": scale,
                      "deflate_scale": deflate_scale, "ingress": checks.to_json()},
-            cases=ordered)
+            cases=ordered,
+            probes={p.id: probe_results[p.id] for p in wanted_probes if p.id in probe_results})
     return result
 
 
+def _start_order(case: AnyCase) -> int:
+    if isinstance(case, IngressCheck):
+        return 0 if case.needs_idle_bound else 2
+    return 1 if any(isinstance(a, Wait) for a in case.actions) else 2
+
+
 async def run_case(target: Target, case: Case, options: RunOptions) -> CaseResult:
-    """Run one case on its own connection and judge it."""
+    """Run one case on its own connection and judge it (and its wsbench checks)."""
     log = WireLog(limit=options.wire_log_lines)
     start = time.monotonic_ns()
     declined: str | None = None
     deflate: dict[str, object] = {}
+    checks: dict[str, CheckResult] = {}
     try:
         conn = await open_connection(target, timeout=options.timeout, log=log,
                                      ssl_context=options.ssl_context, deflate=case.deflate)
     except HandshakeError as exc:
         observation = Observation(handshake_error=str(exc))
     else:
+        conn.record_pings = False  # Autobahn's fuzzing client ignores the server's pings
+        conn.close_timeout = options.timeout
+        conn.autobahn_close_codes = not case.id.startswith("wsbench.")  # the probes: IANA's
+        content_ok: list[bool] = []
         try:
             if case.deflate and conn.agreement is None:
                 declined = "the server accepted no permessage-deflate offer"
-                await _close_normally(conn, options)
+                await conn.send_close(1000)
+                await _end(conn, options, 0.0)
             else:
-                await _drive(conn, case, options)
+                await _drive(conn, case, options, content_ok)
         finally:
             await conn.aclose()
         if conn.agreement is not None:
             deflate = {"agreed": conn.agreement.response, "parameters": conn.agreement.describe(),
                        **conn.deflate_stats.to_json()}
-        server_code = conn.server_close.code if conn.server_close is not None else None
         observation = Observation(
             events=tuple(conn.events),
             closed_by_client=conn.closed_by_client,
             server_sent_close=conn.server_close is not None,
-            server_close_code=server_code,
-            clean=(conn.client_close_sent and conn.server_close is not None and conn.eof
-                   and not conn.dropped_by_client and not conn.reset),
+            server_close_code=conn.remote_close_code,
+            clean=conn.clean,
             dropped_by_client=conn.dropped_by_client,
             violation=conn.violation,
             declined=declined,
-            ignored=conn.agreement.ignored if conn.agreement is not None else (),
         )
+        checks = case_checks(case, problems=conn.problems,
+                             ignored=conn.agreement.ignored if conn.agreement else (),
+                             agreed=conn.agreement is not None,
+                             content_ok=(_echo_content(case, observation.events) if case.length_only
+                                         else all(content_ok) if content_ok else None))
     elapsed_ms = (time.monotonic_ns() - start) / 1e6
     verdict = judge(case, observation)
     return CaseResult(
@@ -199,38 +229,93 @@ async def run_case(target: Target, case: Case, options: RunOptions) -> CaseResul
             "server_close_code": observation.server_close_code,
             "closed_by": "wsbench" if observation.closed_by_client else "server",
             "clean": observation.clean,
+            "dropped_by_wsbench": observation.dropped_by_client,
             **({"deflate": deflate} if deflate else {}),
         },
-        wire_log=log.export())
+        wire_log=log.export(), source=case.source, timing_dependent=case.timing_dependent,
+        checks={name: c.to_json() for name, c in checks.items()})
 
 
-async def _close_normally(conn: Connection, options: RunOptions) -> None:
-    await conn.send_close(1000)
-    if not await conn.wait_for(lambda: conn.finished, options.timeout):
-        conn.drop(f"no TCP close from the server within {options.timeout:g} s")
+class _Timers:
+    """Autobahn's ``killAfter``/``closeAfter`` for one case: scheduled, fired only if
+    the connection is still up then (each given at least ``RunOptions.timeout``)."""
+
+    def __init__(self, conn: Connection, options: RunOptions) -> None:
+        self._conn = conn
+        self._options = options
+        self._handles: list[asyncio.TimerHandle] = []
+        self.last_fire = 0.0
+
+    def schedule(self, timer: Timer) -> None:
+        loop = asyncio.get_running_loop()
+        delay = max(timer.seconds, self._options.timeout)
+        self.last_fire = max(self.last_fire, loop.time() + delay)
+        fire = self._kill if timer.kind == "kill" else self._close
+        self._handles.append(loop.call_later(delay, fire, timer.seconds))
+
+    def _kill(self, seconds: float) -> None:
+        conn = self._conn
+        if conn.finished:
+            return
+        conn.log.add("--", f"killAfter({seconds:g}) fired")
+        if conn.client_close_sent:
+            conn.drop(f"killAfter({seconds:g}) while closing")
+        else:  # Autobahn's failConnection(): close 1001 (going away)
+            conn.start_close(1001)
+
+    def _close(self, seconds: float) -> None:
+        conn = self._conn
+        if conn.finished:
+            return
+        conn.log.add("--", f"closeAfter({seconds:g}) fired")
+        conn.start_close(None)  # Autobahn's sendClose(): a close frame without a code
+
+    def cancel(self) -> None:
+        for handle in self._handles:
+            handle.cancel()
 
 
-async def _drive(conn: Connection, case: Case, options: RunOptions) -> None:
-    for action in case.actions:
-        if not conn.can_send:
-            break
-        await _perform(conn, action, options)
+async def _drive(conn: Connection, case: Case, options: RunOptions,
+                 content_ok: list[bool]) -> None:
+    timers = _Timers(conn, options)
     want = case.close
-    if want.by_client and not conn.client_close_sent:
-        expected = case.outcomes[0].events if case.outcomes else ()
-        await conn.wait_for(
-            lambda: events_match(conn.events, expected) or not conn.can_send, options.timeout)
-        if conn.can_send:
-            await conn.sync(options.timeout)
-        if conn.can_send:
-            await conn.send_close(want.our_code)
-    # the end of the connection: the server closes TCP (after the closing handshake)
-    ended = await conn.wait_for(lambda: conn.finished, options.timeout)
-    if not ended:
-        conn.drop(f"no TCP close from the server within {options.timeout:g} s")
+    if want.by_client and want.close_on_match:
+        def finish_when_done() -> None:  # Autobahn's Case.finishWhenDone
+            if all(events_match(conn.events, o.events) for o in case.outcomes):
+                conn.start_close(want.codes[0])
+        conn.on_event = finish_when_done
+    if case.close_on_message:
+        def close_on_message() -> None:  # 9.1-9.6: Autobahn's onMessage closes
+            if any(e.kind == "message" for e in conn.events):
+                conn.start_close(want.codes[0])
+        conn.on_event = close_on_message
+    try:
+        for action in case.actions:
+            if isinstance(action, Timer):
+                timers.schedule(action)
+                continue
+            if not conn.can_send and not isinstance(action, SendClose):
+                if isinstance(action, Wait) or conn.finished:
+                    break
+                continue
+            await _perform(conn, action, options, content_ok, timers)
+        await _end(conn, options, timers.last_fire)
+    finally:
+        timers.cancel()
+        conn.on_event = None
 
 
-async def _perform(conn: Connection, action: object, options: RunOptions) -> None:
+async def _end(conn: Connection, options: RunOptions, last_fire: float) -> None:
+    """Wait for the TCP connection to end: the server's part, bounded by the case's
+    timers (and, after them, the closing handshake's ``timeout``)."""
+    loop = asyncio.get_running_loop()
+    bound = max(last_fire - loop.time(), 0.0) + 2 * options.timeout + 0.5
+    if not await conn.wait_for(lambda: conn.finished, bound):
+        conn.drop(f"the connection did not end within {bound:.1f} s")
+
+
+async def _perform(conn: Connection, action: object, options: RunOptions,
+                   content_ok: list[bool], timers: _Timers) -> None:
     if isinstance(action, SendFrames):
         await conn.send_frames(action.frames, chop=action.chop, per_frame=action.per_frame,
                                starts_close=action.starts_close)
@@ -239,15 +324,14 @@ async def _perform(conn: Connection, action: object, options: RunOptions) -> Non
         await conn.write(action.data)
     elif isinstance(action, SendMessage):
         await _send_message(conn, action)
-    elif isinstance(action, Sync):
-        if await conn.sync(options.timeout) and action.label:
-            conn.events.append(alive(action.label))
-    elif isinstance(action, AwaitFailure):
-        failed = await conn.wait_for(lambda: not conn.can_send, options.wait)
-        if not failed:
+    elif isinstance(action, SendClose):
+        await conn.send_close(action.code, action.reason)
+    elif isinstance(action, Wait):
+        await conn.wait_for(lambda: not conn.can_send, options.wait)
+        if conn.can_send and action.label:
             conn.events.append(alive(action.label))
     elif isinstance(action, EchoLoop):
-        await _echo_loop(conn, action, options)
+        await _echo_loop(conn, action, options, content_ok)
     else:  # pragma: no cover - the model's Action union is closed
         raise TypeError(f"unknown action {action!r}")
 
@@ -259,10 +343,25 @@ async def _send_message(conn: Connection, action: SendMessage) -> None:
     await conn.send_frames(frames, chop=action.chop)
 
 
-async def _echo_loop(conn: Connection, action: EchoLoop, options: RunOptions) -> None:
+def _echo_content(case: Case, events: tuple[Event, ...]) -> bool | None:
+    """9.1-9.6: whether the echo of the right type and length has the content sent."""
+    want = case.outcomes[0].events[0]
+    for event in events:
+        if event.kind == "message" and event.binary == want.binary and event.data.length == want.data.length:
+            return event.data.materialise() == want.data.materialise()
+    return None
+
+
+async def _echo_loop(conn: Connection, action: EchoLoop, options: RunOptions,
+                     content_ok: list[bool]) -> None:
+    """Autobahn's 9.7/9.8 and 12/13 loop: the next message once the previous echo is back;
+    close 1000 when done or at the first wrong echo; an empty close at the time limit."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max(action.seconds, options.timeout)
     fixed = action.payload.materialise() if action.data_set is None else b""
     first = len(conn.events)
     intact = 0
+    timed_out = False
     for index in range(action.count):
         before = len(conn.events)
         payload = fixed if action.data_set is None else window(action.data_set, index,
@@ -272,14 +371,29 @@ async def _echo_loop(conn: Connection, action: EchoLoop, options: RunOptions) ->
         if not conn.can_send or not await conn.write(encode_frames(frames)):
             break
         if not await conn.wait_for(lambda n=before: len(conn.events) > n or not conn.can_send,
-                                   options.timeout):
+                                   max(deadline - loop.time(), 0.0)):
+            timed_out = True
+            break
+        if len(conn.events) <= before:
             break
         got = conn.events[before]
-        if got.kind != "message" or got.binary != action.binary or got.data.materialise() != payload:
+        if got.kind != "message" or got.binary != action.binary or got.data.length != len(payload):
             break
+        same = got.data.materialise() == payload
+        if action.compare_content and not same:
+            break
+        if not same:
+            content_ok.append(False)
         intact += 1
+    if not action.compare_content and intact:
+        content_ok.append(all(content_ok) if content_ok else True)
     extra = conn.events[first + intact:]
     del conn.events[first:]
     conn.events.append(Event("echoes", Blob.of(b"%d" % intact)))
     conn.events.extend(extra)
     conn.log.add("..", f"{intact} of {action.count} round trips intact")
+    if timed_out:
+        conn.log.add("--", f"closeAfter({action.seconds:g}) fired")
+        conn.start_close(None)
+    else:
+        conn.start_close(1000)

@@ -341,11 +341,13 @@ def generator_table(result: Mapping[str, Any]) -> Table:
 
 
 def conformance_tables(conformance: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[Table, Table] | None:
-    """Verdict counts per group (rows) and per file (columns), and every case in detail."""
+    """Verdict counts per group (rows) and per file (columns), and every case in detail;
+    next to each file's Autobahn verdicts, its wsbench checks in a column of their own."""
     if not conformance:
         return None
     labels = [label for label, _ in conformance]
     groups: dict[str, dict[str, dict[str, int]]] = {}
+    checks: dict[str, dict[str, dict[str, int]]] = {}
     cases: dict[str, dict[str, Mapping[str, Any]]] = {}
     for label, data in conformance:
         for case_id, case in section(data, "cases").items():
@@ -353,6 +355,10 @@ def conformance_tables(conformance: Sequence[tuple[str, Mapping[str, Any]]]) -> 
             verdict = str(case.get("verdict", "?")).upper()
             groups.setdefault(group, {}).setdefault(label, {})
             groups[group][label][verdict] = groups[group][label].get(verdict, 0) + 1
+            tally = checks.setdefault(group, {}).setdefault(label, {})
+            for check in _checks_of(case).values():
+                check_verdict = str(check.get("verdict", "?")).upper()
+                tally[check_verdict] = tally.get(check_verdict, 0) + 1
             cases.setdefault(str(case_id), {})[label] = case
     matrix = []
     for group, per_label in groups.items():
@@ -360,8 +366,10 @@ def conformance_tables(conformance: Sequence[tuple[str, Mapping[str, Any]]]) -> 
         for label in labels:
             tally = per_label.get(label, {})
             failed = tally.get("FAILED", 0)
-            text = " · ".join(f"{tally[v]} {v}" for v in [*VERDICTS, *sorted(set(tally) - set(VERDICTS))] if tally.get(v)) or "–"
-            cells.append(Cell(text, failed, "bad" if failed else ("good" if tally else "")))
+            cells.append(Cell(_tally_text(tally), failed, "bad" if failed else ("good" if tally else "")))
+            own = checks.get(group, {}).get(label, {})
+            cells.append(Cell(_tally_text(own), own.get("FAILED", 0),
+                              "bad" if own.get("FAILED") else ("warn" if own.get("NON-STRICT") else "")))
         matrix.append(tuple(cells))
     detail = []
     for case_id in sorted(cases, key=_case_key):
@@ -374,11 +382,29 @@ def conformance_tables(conformance: Sequence[tuple[str, Mapping[str, Any]]]) -> 
             observed = str(case.get("observed", "")) if case else ""
             css = {"FAILED": "bad", "OK": "good", "NON-STRICT": "warn", "UNIMPLEMENTED": "warn"}.get(verdict, "")
             cells.append(Cell(verdict + (f" ({observed})" if observed else ""), verdict, css))
+            own = _checks_of(case) if case else {}
+            bad = {name: c for name, c in own.items() if str(c.get("verdict")).upper() != "OK"}
+            text = "; ".join(f"{name}: {c.get('verdict')} ({c.get('reason', '')})" for name, c in bad.items())
+            cells.append(Cell(text or ("OK" if own else "–"), len(bad),
+                              "bad" if any(str(c.get("verdict")).upper() == "FAILED" for c in bad.values())
+                              else ("warn" if bad else "")))
         detail.append(tuple(cells))
+    own_columns = [name for label in labels for name in (label, f"{label}: wsbench checks")]
     return (
-        Table(("group", *labels), tuple(matrix), "Verdicts per group (Autobahn|Testsuite grouping)"),
-        Table(("case", "group", *labels), tuple(detail), "Every case", numeric_from=99),
+        Table(("group", *own_columns), tuple(matrix),
+              "Verdicts per group (Autobahn|Testsuite grouping and judgement; wsbench's own checks apart)"),
+        Table(("case", "group", *own_columns), tuple(detail), "Every case", numeric_from=99),
     )
+
+
+def _checks_of(case: Mapping[str, Any]) -> Mapping[str, Mapping[str, Any]]:
+    own = case.get("wsbench_checks")
+    return own if isinstance(own, Mapping) else {}
+
+
+def _tally_text(tally: Mapping[str, int]) -> str:
+    order = [*VERDICTS, *sorted(set(tally) - set(VERDICTS))]
+    return " · ".join(f"{tally[v]} {v}" for v in order if tally.get(v)) or "–"
 
 
 def _case_key(case_id: str) -> tuple[tuple[int, str], ...]:

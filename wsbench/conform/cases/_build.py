@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from wsbench.conform.model import (
     NORMAL,
     PROTOCOL_ERROR,
@@ -10,20 +12,22 @@ from wsbench.conform.model import (
     Event,
     Outcome,
     SendFrames,
+    Timer,
     Verdict,
 )
-from wsbench.protocol.deflate import DeflateOffer
 from wsbench.protocol.frames import Frame
 
-__all__ = ["ECHO_THEN_CLOSE", "fail_with", "ok", "ok_or_nothing", "send", "case"]
+__all__ = ["ECHO_THEN_CLOSE", "fail_with", "ok", "ok_or_nothing", "send", "case", "kill_after",
+           "close_after", "source"]
 
 #: wsbench closes with 1000 once the expected events came; the server must echo 1000 cleanly.
 ECHO_THEN_CLOSE = CloseExpectation(by_client=True, codes=(NORMAL,), require_clean=True)
 
 
-def fail_with(code: int = PROTOCOL_ERROR) -> CloseExpectation:
+def fail_with(code: int = PROTOCOL_ERROR, *, wrong_endpoint_fatal: bool = False) -> CloseExpectation:
     """The server must fail the connection (close frame with ``code``, or just drop TCP)."""
-    return CloseExpectation(by_client=False, codes=(code,), require_clean=False)
+    return CloseExpectation(by_client=False, codes=(code,), require_clean=False,
+                            wrong_endpoint_fatal=wrong_endpoint_fatal)
 
 
 def ok(*events: Event) -> tuple[Outcome, ...]:
@@ -40,11 +44,29 @@ def ok_or_nothing(*events: Event) -> tuple[Outcome, ...]:
 
 def send(*frames: Frame, chop: int | None = None, per_frame: bool = False,
          starts_close: bool = False) -> SendFrames:
+    """Frames in one write (Autobahn: ``sendFrame`` calls in one reactor turn), one write
+    each (``per_frame``: ``sync=True``) or octets in writes of ``chop`` (``chopsize``).
+    ``starts_close``: the first close frame among them is Autobahn's ``sendClose``."""
     return SendFrames(tuple(frames), chop=chop, per_frame=per_frame, starts_close=starts_close)
 
 
+def kill_after(seconds: float) -> Timer:
+    """Autobahn's ``self.p.killAfter(seconds)``."""
+    return Timer("kill", seconds)
+
+
+def close_after(seconds: float) -> Timer:
+    """Autobahn's ``self.p.closeAfter(seconds)``."""
+    return Timer("close", seconds)
+
+
+def source(name: str) -> str:
+    """Where Autobahn|Testsuite keeps the case ``name`` (``case3_6.py``)."""
+    return f"crossbario/autobahn-testsuite autobahntestsuite/autobahntestsuite/case/{name}"
+
+
 def case(id: str, group: str, description: str, expectation: str, actions: tuple | list,
-         outcomes: tuple[Outcome, ...], close: CloseExpectation, *, informational: bool = False,
-         timed: bool = False, deflate: tuple[DeflateOffer, ...] = ()) -> Case:
+         outcomes: tuple[Outcome, ...], close: CloseExpectation, *, src: str,
+         **flags: Any) -> Case:
     return Case(id, group, description, expectation, tuple(actions), outcomes, close,
-                informational=informational, timed=timed, deflate=deflate)
+                source=source(src), **flags)

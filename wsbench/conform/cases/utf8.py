@@ -8,15 +8,23 @@ Autobahn|Testsuite derives from http://www.cl.cam.ac.uk/~mgk25/ucs/examples/UTF-
 
 from __future__ import annotations
 
-from wsbench.conform.cases._build import ECHO_THEN_CLOSE, case, fail_with, ok, send
+from wsbench.conform.cases._build import (
+    ECHO_THEN_CLOSE,
+    case,
+    close_after,
+    fail_with,
+    kill_after,
+    ok,
+    send,
+)
 from wsbench.conform.model import (
     INVALID_PAYLOAD,
-    AwaitFailure,
     Case,
     Outcome,
     SendBytes,
-    Sync,
+    Timer,
     Verdict,
+    Wait,
     alive,
     message,
     text,
@@ -103,15 +111,22 @@ def utf8_test_sequences() -> list[tuple[str, list[tuple[bool, bytes]]]]:
     return groups
 
 
-def _valid(cid: str, description: str, frames: list[Frame], payload: bytes, **chops: object) -> Case:
+def _src(cid: str) -> str:
+    return "case6_x_x.py" if int(cid.split(".")[1]) >= 5 else f"case{cid.replace('.', '_')}.py"
+
+
+def _valid(cid: str, description: str, frames: list[Frame], payload: bytes,
+           timer: Timer | None = None) -> Case:
     return case(cid, _GROUP, description, "The message is echo'ed back to us.",
-                [send(*frames, **chops)], ok(message(payload)), ECHO_THEN_CLOSE)  # type: ignore[arg-type]
+                [send(*frames), timer or close_after(1)], ok(message(payload)), ECHO_THEN_CLOSE,
+                src=_src(cid))
 
 
-def _invalid(cid: str, description: str, frames: list[Frame]) -> Case:
+def _invalid(cid: str, description: str, frames: list[Frame], timer: Timer | None = None) -> Case:
     return case(cid, _GROUP, description,
                 "The connection is failed immediately (1007), since the payload is not valid UTF-8.",
-                [send(*frames)], ok(), fail_with(INVALID_PAYLOAD))
+                [send(*frames), timer or kill_after(1)], ok(),
+                fail_with(INVALID_PAYLOAD, wrong_endpoint_fatal=True), src=_src(cid))
 
 
 def _octet_frames(payload: bytes) -> list[Frame]:
@@ -126,12 +141,12 @@ def _fail_fast_frames(cid: str, parts: tuple[bytes, bytes, bytes], how: str) -> 
         cid, _GROUP,
         f"Send invalid UTF-8 text message in 3 fragments (frames){how}: the 1st is valid, the "
         "2nd makes the sequence invalid, the 3rd has the rest. The connection state is checked "
-        f"with a ping after each. Parts: {first.hex()} | {second.hex()} | {third.hex()}",
+        f"after waiting 1 s after each. Parts: {first.hex()} | {second.hex()} | {third.hex()}",
         "The 1st frame is accepted; the 2nd is rejected immediately (fail fast); at the "
         "latest the whole message is rejected.",
-        [send(text(first, fin=False)), Sync("A"), send(Frame(Opcode.CONT, second, fin=False)),
-         Sync("B"), send(Frame(Opcode.CONT, third, fin=True))],
-        _FAIL_FAST, fail_with(INVALID_PAYLOAD))
+        [send(text(first, fin=False)), Wait("A"), send(Frame(Opcode.CONT, second, fin=False)),
+         Wait("B"), send(Frame(Opcode.CONT, third, fin=True)), kill_after(1)],
+        _FAIL_FAST, fail_with(INVALID_PAYLOAD, wrong_endpoint_fatal=True), src=_src(cid))
 
 
 def _fail_fast_chops(cid: str, parts: tuple[bytes, bytes, bytes], how: str) -> Case:
@@ -145,14 +160,14 @@ def _fail_fast_chops(cid: str, parts: tuple[bytes, bytes, bytes], how: str) -> C
         f"Parts: {parts[0].hex()} | {parts[1].hex()} | {parts[2].hex()}",
         "The 1st chop is accepted; the 2nd is rejected immediately (fail fast); at the latest "
         "the whole frame is rejected.",
-        [SendBytes(wire[:cut1], "chop 1"), AwaitFailure("A"), SendBytes(wire[cut1:cut2], "chop 2"),
-         AwaitFailure("B"), SendBytes(wire[cut2:], "chop 3")],
-        _FAIL_FAST, fail_with(INVALID_PAYLOAD))
+        [SendBytes(wire[:cut1], "chop 1"), Wait("A"), SendBytes(wire[cut1:cut2], "chop 2"),
+         Wait("B"), SendBytes(wire[cut2:], "chop 3"), kill_after(1)],
+        _FAIL_FAST, fail_with(INVALID_PAYLOAD, wrong_endpoint_fatal=True), src=_src(cid))
 
 
 def utf8() -> list[Case]:
     hello = "Hello-µ@ßöäüàá-UTF-8!!".encode()
-    split = "Hello-µ@ßöäü".encode()
+    split = "Hello-µ@ßöä".encode()  # Autobahn's PAYLOAD1 (PAYLOAD2 is "üàá-UTF-8!!")
     cases = [
         _valid("6.1.1", "Send text message of length 0.", [text()], b""),
         _valid("6.1.2", "Send fragmented text message, 3 fragments each of length 0.",
@@ -190,6 +205,7 @@ def utf8() -> list[Case]:
             desc = (f"{title}: send a text message with payload which is "
                     f"{'valid' if valid else 'not valid'} UTF-8 in one fragment. "
                     f"Payload: 0x{payload.hex()}")
-            cases.append(_valid(cid, desc, [text(payload)], payload) if valid
-                         else _invalid(cid, desc, [text(payload)]))
+            timer = kill_after(0.5)  # case6_x_x.py: killAfter(0.5) for every sequence
+            cases.append(_valid(cid, desc, [text(payload)], payload, timer) if valid
+                         else _invalid(cid, desc, [text(payload)], timer))
     return cases
