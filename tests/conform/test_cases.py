@@ -112,7 +112,7 @@ def test_deflate_cases_follow_autobahn() -> None:
     assert isinstance(last, EchoLoop) and last.data_set == "pdf" and last.binary
     assert (last.payload.length, last.fragment_size) == (131072, 32768)
     assert len(cases["13.7.1"].deflate) == 3
-    assert "server_max_window_bits=8" in cases["13.5.3"].deflate[0].header_value()
+    assert "server_max_window_bits=9" in cases["13.5.3"].deflate[0].header_value()
     assert all(c.deflate for c in cases.values())
     assert not any(c.deflate for c in autobahn_cases() if c.group_number not in ("12", "13"))
 
@@ -151,3 +151,32 @@ def test_idle_checks_need_a_bound() -> None:
         choose_cases(cases=["ingress.idle-timeout"])
     checks = [c for c in catalogue() if isinstance(c, IngressCheck)]
     assert all(c.description and c.expectation and c.group == "Ingress" for c in checks)
+
+
+def test_cases_send_what_autobahn_sends() -> None:
+    """The differences issue 11 listed, each as Autobahn's file has it."""
+    from wsbench.conform.model import SendClose, SendFrames, Timer, Wait
+    from wsbench.protocol.frames import Opcode
+
+    cases = {c.id: c for c in autobahn_cases()}
+    frame = cases["3.6"].actions[0].frames[0]  # case3_6.py: a binary frame, RSV 6
+    assert (frame.opcode, frame.rsv, frame.payload) == (Opcode.BINARY, 6, b"Hello, world!")
+    frame = cases["3.7"].actions[0].frames[0]  # case3_7.py: an empty close frame, RSV 7
+    assert (frame.opcode, frame.rsv, frame.payload) == (Opcode.CLOSE, 7, b"")
+    for cid in ("4.1.5", "4.2.5"):  # one octet at a time
+        assert cases[cid].actions[0].chop == 1 and cases[cid].timing_dependent
+    assert cases["4.1.4"].actions[0].frames[1].payload == b"Hello, world!"
+    for cid in ("5.19", "5.20", "6.4.1", "6.4.2", "6.4.3", "6.4.4"):  # continueLater, no ping
+        actions = cases[cid].actions
+        assert any(isinstance(a, Wait) for a in actions), cid
+        assert not any(isinstance(a, SendFrames) and any(f.opcode == Opcode.PING for f in a.frames)
+                       for a in actions if cid.startswith("6")), cid
+    assert [f.payload for f in cases["7.1.2"].actions[0].frames] == [b"\x03\xe8", b""]
+    assert isinstance(cases["7.3.1"].actions[0], SendClose) and cases["7.3.1"].actions[0].code is None
+    assert cases["6.2.2"].actions[0].frames[0].payload == "Hello-µ@ßöä".encode()
+    assert cases["7.1.6"].actions[0].frames[0].payload[:10] == b"BAsd7&jh23"
+    assert len(cases["7.1.6"].actions[0].frames[0].payload) == 256 * 1024
+    assert cases["6.5.1"].actions[1] == Timer("kill", 0.5)
+    assert cases["9.1.6"].actions[1] == Timer("close", 100)
+    assert cases["9.5.1"].actions[1] == Timer("close", 1000) and cases["9.5.1"].length_only
+    assert cases["6.3.1"].close.wrong_endpoint_fatal and not cases["3.1"].close.wrong_endpoint_fatal

@@ -38,9 +38,17 @@ def test_run_writes_json_and_junit(websockets_server: str, tmp_path: Path,
     assert doc["summary"]["groups"]["1"]["OK"] == 8
 
     suite = ET.parse(junit).getroot().find("testsuite")
-    assert suite is not None and suite.get("tests") == "14" and suite.get("failures") == "1"
+    # 14 Autobahn cases, then their 14 ``server-frames`` wsbench checks as testcases apart
+    assert suite is not None and suite.get("tests") == "28" and suite.get("failures") == "1"
     failures = [tc.get("name") for tc in suite.iter("testcase") if tc.find("failure") is not None]
     assert len(failures) == 1 and failures[0].startswith("7.1.5 ")
+    checks = [tc for tc in suite.iter("testcase") if tc.get("classname") == "conform.wsbench-checks"]
+    assert len(checks) == 14 and checks[0].get("name") == "server-frames (1.1.1)"
+    assert case["source"].endswith("autobahntestsuite/case/case1_1_7.py")
+    assert case["wsbench_checks"] == {"server-frames": {"verdict": "OK",
+                                                        "reason": "every frame kept RFC 6455"}}
+    assert doc["summary"]["wsbench_checks"]["verdicts"] == {"OK": 14, "NON-STRICT": 0, "FAILED": 0}
+    assert "wsbench checks" in table.splitlines()[1]
 
 
 def test_strict_exits_1_on_failed(websockets_server: str) -> None:

@@ -44,7 +44,7 @@ def outcome(lab: Lab, unit: float) -> LabConformance:
     """Groups 1-7 and the ingress group (idle checks bounded at 2 x the idle timeout)."""
     return run_lab_conformance(
         targets_of(lab, PROXIES), cases=["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "ingress.*"],
-        options=RunOptions(timeout=5 * unit, wait=0.3 * unit),
+        options=RunOptions(timeout=5 * unit),
         ingress=IngressOptions(idle_bound=2 * IDLE_S + 2 * unit, max_message_bound=4 << 20),
         ca_file=lab.ca_file)
 
