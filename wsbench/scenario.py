@@ -393,12 +393,20 @@ def parse_scenario(data: Mapping[str, Any], overrides: Mapping[str, Any] | None 
 def load_scenario(path: str | None, overrides: Mapping[str, Any] | None = None) -> Scenario:
     """Read a scenario file (YAML) or the defaults when ``path`` is None."""
     data: Any = {}
+    if path is not None and not os.path.exists(path):
+        from wsbench.bundled import find_bundled  # a bundled example, by name: closed-loop
+
+        path = str(find_bundled(path) or path)
     if path is not None:
         try:
             with open(path, encoding="utf-8") as handle:
                 data = yaml.safe_load(handle)
         except OSError as exc:
-            raise InputFileError(f"{path}: cannot read scenario ({exc.strerror})") from exc
+            from wsbench.bundled import bundled_scenarios
+
+            names = ", ".join(bundled_scenarios()) or "none found"
+            raise InputFileError(f"{path}: cannot read scenario ({exc.strerror}); "
+                                 f"bundled scenarios: {names}") from exc
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1}" if mark is not None else ""

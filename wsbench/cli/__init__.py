@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "compare": "wsbench.cli.report:compare",
     "gate": "wsbench.cli.gate:gate",
     "capacity": "wsbench.cli.capacity:capacity",
+    "k8s": "wsbench.cli.k8s:k8s",
 }
 
 

@@ -13,7 +13,7 @@ __all__ = ["merge"]
 
 
 @click.command("merge")
-@click.argument("results", nargs=-1, required=True, metavar="RESULT.json...",
+@click.argument("results", nargs=-1, required=True, metavar="RESULT.json|LOGS...",
                 type=click.Path(path_type=Path, dir_okay=False))
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path, file_okay=False), default=Path("reports"),
               show_default=True, help="Folder for <run-id>/ (result.json, report.html).")
@@ -24,15 +24,18 @@ def merge(results: tuple[Path, ...], out: Path) -> int:
     shards still merge, into a partial Result (complete: false) with a warning. Plain runs
     of the same scenario (no --shard) merge too: their loads add up. Writes
     <out>/<run-id>/result.json and report.html; prints the summary.
+
+    A file of logs (`kubectl logs -l job-name=wsbench-load --prefix --tail=-1`) counts as
+    every Result line in it (printed by `wsbench run --result-to-stdout`).
     """
     from wsbench.cli.run import write_report
     from wsbench.engine.runner import new_run_id, write_json_atomic
     from wsbench.errors import LocalError
     from wsbench.gate import evaluate_gate, scenario_thresholds
+    from wsbench.k8s.result_log import load_results
     from wsbench.metrics.merge import merge_results
-    from wsbench.report.load import load_result
 
-    loaded = [(str(path), load_result(path)) for path in results]
+    loaded = [item for path in results for item in load_results(path)]
     scenario = loaded[0][1].get("scenario")
     name = str(scenario.get("name", "run")) if isinstance(scenario, Mapping) else "run"
     merged = merge_results(loaded, run_id=new_run_id(f"{name}-merged"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,11 +69,14 @@ __all__ = ["run", "write_report"]
               help="With --gate and --baseline, e.g. rtt.p99=10%.")
 @click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="With --gate: write JUnit XML here.")
+@click.option("--result-to-stdout", is_flag=True, default=False,
+              help="Also print the Result as one line ('wsbench-result@1 {...}') on stdout, for "
+                   "`kubectl logs` of a Job pod; `wsbench merge` reads such logs.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ...],
         quiet: bool, no_reconnect: bool, binary: bool | None, gate_run: bool,
         baseline: Path | None, max_regressions: tuple[str, ...], junit: Path | None,
-        lab_tls: bool, disrupt: tuple[str, ...], **options: Any) -> int:
+        lab_tls: bool, disrupt: tuple[str, ...], result_to_stdout: bool, **options: Any) -> int:
     """Open WebSocket sessions against targets and measure them.
 
     With no SCENARIO, no --url and no --target, wsbench starts its own echo server and
@@ -118,6 +122,10 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
     click.echo(f"events: {outcome.run_dir / 'events.jsonl'}")
     if report is not None:
         click.echo(f"report: {report}")
+    if result_to_stdout:  # the file on disk is the contract: print what it holds
+        from wsbench.k8s.result_log import result_line
+
+        click.echo(result_line(json.loads(outcome.result_path.read_text())))
     if scenario.shard:
         index, count = scenario.shard
         click.echo(f"shard {index}/{count}: sessions i % {count} == {index}; merge the {count} shards' "

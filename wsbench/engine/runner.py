@@ -42,6 +42,7 @@ __all__ = [
     "default_processes",
     "own_sessions",
     "new_run_id",
+    "safe_name",
     "write_json_atomic",
     "load_shard",
 ]
@@ -77,10 +78,14 @@ def default_processes(scenario: Scenario) -> int:
     return max(1, min(wanted, len(own_sessions(scenario))))
 
 
+def safe_name(name: str, limit: int = 40) -> str:
+    """``name`` as a folder name CI artifact uploaders accept (no ``:``, ``/``, ``*`` ...)."""
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name)[:limit].strip(".") or "run"
+
+
 def new_run_id(name: str) -> str:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:40] or "run"
-    return f"{stamp}-{safe}-{secrets.token_hex(2)}"
+    return f"{stamp}-{safe_name(name).replace('.', '-')}-{secrets.token_hex(2)}"
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
@@ -249,8 +254,12 @@ def _run_target(
     progress: Any = context.Queue()
     start_ns_value: Any = context.Value("q", 0)
     go: Any = context.Event()
-    shard_dir = run_dir / "shards" / target.name
-    shard_dir.mkdir(parents=True, exist_ok=True)
+    shard_dir = run_dir / "shards" / safe_name(target.name, 80)  # 127.0.0.1-8080: no colon
+    for suffix in range(2, 1000):  # two targets whose names differ only in unsafe characters
+        if not shard_dir.exists():
+            break
+        shard_dir = shard_dir.with_name(f"{safe_name(target.name, 80)}-{suffix}")
+    shard_dir.mkdir(parents=True, exist_ok=False)
     mine = own_sessions(scenario)
     shard_index, shard_count = scenario.shard or (0, 1)
     indices = [w * shard_count + shard_index for w in range(processes)]  # unique across shards
