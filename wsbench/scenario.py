@@ -404,9 +404,9 @@ def load_scenario(path: str | None, overrides: Mapping[str, Any] | None = None) 
         except OSError as exc:
             from wsbench.bundled import bundled_scenarios
 
-            names = ", ".join(bundled_scenarios()) or "none found"
-            raise InputFileError(f"{path}: cannot read scenario ({exc.strerror}); "
-                                 f"bundled scenarios: {names}") from exc
+            bare = os.sep not in path and not path.endswith((".yaml", ".yml"))  # meant a bundled one?
+            names = f"; bundled scenarios: {', '.join(bundled_scenarios()) or 'none found'}" if bare else ""
+            raise InputFileError(f"{path}: cannot read scenario ({exc.strerror}){names}") from exc
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1}" if mark is not None else ""

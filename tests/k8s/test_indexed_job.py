@@ -58,6 +58,8 @@ def test_indexed_job_pods_merge_into_one_exact_result(tmp_path, capsys):
             argv = [_expand(a, env) for a in args]
             argv = [str(scenario_file) if a == "/etc/wsbench/scenario.yaml" else a for a in argv]
             argv[argv.index("--out") + 1] = str(tmp_path / f"pod-{index}")  # the pod's emptyDir
+            argv[argv.index("--metrics-port") + 1] = "0"  # a pod each has its own network; here: any port
+            argv += ["--metrics-addr", "127.0.0.1"]
             log = open(tmp_path / f"pod-{index}.log", "w")
             pods.append((index, log, subprocess.Popen([sys.executable, "-m", "wsbench", *argv], env=env,
                                                       stdout=log, stderr=subprocess.STDOUT)))

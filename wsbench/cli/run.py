@@ -72,11 +72,15 @@ __all__ = ["run", "write_report"]
 @click.option("--result-to-stdout", is_flag=True, default=False,
               help="Also print the Result as one line ('wsbench-result@1 {...}') on stdout, for "
                    "`kubectl logs` of a Job pod; `wsbench merge` reads such logs.")
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None, metavar="PORT",
+              help="Serve Prometheus metrics of the run on http://ADDR:PORT/metrics while it goes.")
+@click.option("--metrics-addr", default="0.0.0.0", help="With --metrics-port: the address to listen on.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ...],
         quiet: bool, no_reconnect: bool, binary: bool | None, gate_run: bool,
         baseline: Path | None, max_regressions: tuple[str, ...], junit: Path | None,
-        lab_tls: bool, disrupt: tuple[str, ...], result_to_stdout: bool, **options: Any) -> int:
+        lab_tls: bool, disrupt: tuple[str, ...], result_to_stdout: bool, metrics_port: int | None,
+        metrics_addr: str, **options: Any) -> int:
     """Open WebSocket sessions against targets and measure them.
 
     With no SCENARIO, no --url and no --target, wsbench starts its own echo server and
@@ -109,7 +113,14 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
         if not quiet:
             click.echo(line, err=True)
 
-    outcome = orchestrate.run(scenario, disruptions=disrupt, lab_tls=lab_tls, say=say)
+    observer = None
+    if metrics_port is not None:
+        from wsbench.live import LiveMetrics, serve_metrics
+
+        observer = LiveMetrics()
+        _, port = serve_metrics(observer, metrics_port, metrics_addr)
+        say(f"metrics: http://{metrics_addr}:{port}/metrics")
+    outcome = orchestrate.run(scenario, disruptions=disrupt, lab_tls=lab_tls, say=say, watcher=observer)
     click.echo(summary_table(outcome.result))
     for warning in outcome.warnings:
         click.secho(f"WARNING: load generator saturated: {warning}; "

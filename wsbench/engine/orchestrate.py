@@ -12,7 +12,7 @@ from typing import Any
 
 from wsbench.disrupt.actions import Disruptor
 from wsbench.disrupt.plan import LAB_KINDS, Disruption, parse_disruptions
-from wsbench.engine.runner import RunOutcome, run_scenario
+from wsbench.engine.runner import RunOutcome, RunWatcher, run_scenario
 from wsbench.errors import ScenarioError, UsageError
 from wsbench.scenario import Scenario, Target
 
@@ -38,15 +38,17 @@ def run(
     disruptions: tuple[str, ...] = (),
     lab_tls: bool = False,
     say: Callable[[str], None] = lambda _: None,
+    watcher: RunWatcher | None = None,
 ) -> RunOutcome:
-    """Run ``scenario`` (through the lab when it names one), injecting its disruptions."""
+    """Run ``scenario`` (through the lab when it names one), injecting its disruptions;
+    ``watcher`` follows it (live metrics)."""
     plan = disruption_plan(scenario, disruptions)
     if plan:  # the Result's scenario says what was injected, wherever it came from
         scenario = replace(scenario, extra={**scenario.extra, "disruptions": [d.describe() for d in plan]})
     lab_names = scenario.extra.get("lab")
     if not lab_names:
         factory = _factory(plan, lab=None) if plan else None
-        return run_scenario(scenario, progress=say, disruptor_for=factory)
+        return run_scenario(scenario, progress=say, disruptor_for=factory, watcher=watcher)
     from wsbench.lab.for_run import lab_targets, parse_lab_names
 
     names = parse_lab_names(lab_names)
@@ -61,7 +63,7 @@ def run(
         )
         return run_scenario(scenario, progress=say, sections={"lab": lab.fingerprint},
                             disruptor_for=_factory(plan, lab=lab.lab) if plan else None,
-                            observer_for=_proxy_cost(lab.lab))
+                            observer_for=_proxy_cost(lab.lab), watcher=watcher)
 
 
 def _proxy_cost(lab: Any) -> Callable[[Target], Any]:

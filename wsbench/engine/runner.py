@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from wsbench import __version__
 from wsbench.disrupt.actions import Disruptor
@@ -38,6 +38,7 @@ from wsbench.scenario import Scenario, Target, redact_url
 
 __all__ = [
     "RunOutcome",
+    "RunWatcher",
     "run_scenario",
     "default_processes",
     "own_sessions",
@@ -48,6 +49,14 @@ __all__ = [
 ]
 
 ProgressFn = Callable[[str], None]
+
+
+class RunWatcher(Protocol):
+    """Follows a whole run as it goes (e.g. :class:`wsbench.live.LiveMetrics`), told by the runner."""
+
+    def target_started(self, target: str, shard_dir: Path) -> None: ...
+    def event(self, target: str, kind: str, fields: dict[str, Any]) -> None: ...
+    def target_finished(self, target: str, shards: list[dict[str, Any]]) -> None: ...
 
 
 @dataclass
@@ -129,6 +138,7 @@ def run_scenario(
     sections: dict[str, Any] | None = None,
     disruptor_for: Callable[[Target, Callable[..., None]], Disruptor | None] | None = None,
     observer_for: Callable[[Target], Any] | None = None,
+    watcher: RunWatcher | None = None,
 ) -> RunOutcome:
     """Run ``scenario`` against its targets (or an embedded echo server) and write the Result.
 
@@ -136,7 +146,7 @@ def run_scenario(
     ``disruptor_for(target, event)`` gives the disruptions to inject while ``target`` runs.
     ``observer_for(target)`` gives something that watches it on the run's clock (e.g. the
     proxy's cost, :class:`wsbench.cost.observe.RunObserver`): its ``finish`` sections are
-    added to the target's entry.
+    added to the target's entry. ``watcher`` follows the whole run (live metrics).
     """
     run_dir = Path(scenario.out) / (run_id or new_run_id(scenario.name))
     try:
@@ -191,12 +201,16 @@ def run_scenario(
                 if disruptor_for is not None:
                     def event(kind: str, /, _target: str = target.name, **fields: Any) -> None:
                         _append_event(events_path, kind, target=_target, **fields)
+                        if watcher is not None:
+                            watcher.event(_target, kind, fields)
 
                     disruptor = disruptor_for(target, event)
                 observer = observer_for(target) if observer_for is not None else None
                 shards, records, t0_unix_s = _run_target(scenario, target, processes, run_dir, events_path,
-                                                         interrupt, say, disruptor, observer)
+                                                         interrupt, say, disruptor, observer, watcher)
                 all_shards.append(shards)
+                if watcher is not None:
+                    watcher.target_finished(target.name, shards)
                 result["targets"][target.name] = merge_target(redact_url(target.url), shards)
                 if observer is not None:
                     result["targets"][target.name].update(observer.finish(result["targets"][target.name]))
@@ -248,6 +262,7 @@ def _run_target(
     say: ProgressFn,
     disruptor: Disruptor | None = None,
     observer: Any = None,
+    watcher: RunWatcher | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float | None]:
     """Run one target; its worker shards, disruption records and the wall clock of t = 0."""
     context = mp.get_context("spawn")
@@ -260,6 +275,8 @@ def _run_target(
             break
         shard_dir = shard_dir.with_name(f"{safe_name(target.name, 80)}-{suffix}")
     shard_dir.mkdir(parents=True, exist_ok=False)
+    if watcher is not None:
+        watcher.target_started(target.name, shard_dir)
     mine = own_sessions(scenario)
     shard_index, shard_count = scenario.shard or (0, 1)
     indices = [w * shard_count + shard_index for w in range(processes)]  # unique across shards

@@ -16,13 +16,14 @@ from typing import Any
 
 from wsbench.k8s.yaml_out import Document, Note
 
-__all__ = ["ECHO", "LOAD", "ECHO_PORT", "ECHO_PATH", "echo_documents", "load_documents", "load_args"]
+__all__ = ["ECHO", "LOAD", "ECHO_PORT", "ECHO_PATH", "METRICS_PORT", "echo_documents", "load_documents", "load_args"]
 
 ECHO = "wsbench-echo"
 LOAD = "wsbench-load"
 ECHO_PORT = 8080
 ECHO_PATH = "/echo"
-_UID = 10001  # the image's non-root user (Dockerfile)
+_UID = 10001
+METRICS_PORT = 9100  # wsbench run --metrics-port: Prometheus scrapes each load pod  # the image's non-root user (Dockerfile)
 
 
 def _meta(name: str, namespace: str, **extra: Any) -> dict[str, Any]:
@@ -112,7 +113,8 @@ def echo_documents(*, namespace: str, image: str, replicas: int, drain_s: int, p
 def load_args(*, scenario_path: str, target: str, shards: int, processes: int) -> list[str]:
     """The load pods' ``wsbench`` arguments (``$(JOB_COMPLETION_INDEX)``: expanded by the kubelet)."""
     return ["run", scenario_path, "--target", target, "--shard", f"$(JOB_COMPLETION_INDEX)/{shards}",
-            "--processes", str(processes), "--out", "/tmp/reports", "--result-to-stdout"]
+            "--processes", str(processes), "--out", "/tmp/reports", "--result-to-stdout",
+            "--metrics-port", str(METRICS_PORT)]
 
 
 def load_documents(*, namespace: str, image: str, scenario_name: str, scenario_text: str, target: str,
@@ -136,7 +138,12 @@ def load_documents(*, namespace: str, image: str, scenario_name: str, scenario_t
             "ttlSecondsAfterFinished": Note(86400, "the pods (and their logs, which hold the Results) "
                                                    "stay a day after the Job ends"),
             "template": {
-                "metadata": {"labels": {"app.kubernetes.io/name": LOAD, "app.kubernetes.io/part-of": "wsbench"}},
+                "metadata": {
+                    "labels": {"app.kubernetes.io/name": LOAD, "app.kubernetes.io/part-of": "wsbench"},
+                    "annotations": Note({"prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS_PORT)},
+                                        "live metrics (the Grafana dashboard in deploy/grafana), for a "
+                                        "Prometheus that discovers pods by these annotations"),
+                },
                 "spec": {
                     "restartPolicy": "Never",
                     "securityContext": _pod_security(),
@@ -147,6 +154,7 @@ def load_documents(*, namespace: str, image: str, scenario_name: str, scenario_t
                                                shards=shards, processes=cpus),
                                      f"scenario {scenario_name}; the Result is the line 'wsbench-result@1 {{...}}' "
                                      "in the pod's log: wsbench merge reads kubectl logs"),
+                        "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
                         "resources": {"requests": {"cpu": str(cpus), "memory": "512Mi"},
                                       "limits": {"memory": "2Gi"}},
                         "securityContext": _container_security(),
