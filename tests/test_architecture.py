@@ -29,11 +29,11 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # what every layer uses: the exception tree, the atomic JSON write and checked read
     ("base", ("errors.py", "files.py")),
     # pure: data and rules, no sockets, processes or event loop (files only as JSON in/out)
-    ("pure", ("protocol", "metrics", "result", "shapes.py", "scenario.py")),
+    ("pure", ("protocol", "metrics", "result", "shapes.py", "scenario.py", "bundled.py")),
     # I/O: sockets, processes, the event loop, the lab, Locust
-    ("io", ("engine", "lab", "conform", "disrupt", "server", "locust", "cost")),
-    # readers of Result files: gate verdicts, reports
-    ("readers", ("gate", "report")),
+    ("io", ("engine", "lab", "conform", "disrupt", "server", "locust", "cost", "live")),
+    # readers of Result files: gate verdicts, reports; k8s manifests and Result lines in Job logs
+    ("readers", ("gate", "report", "k8s")),
     # searches that run the engine and judge each run with the gate: capacity
     ("drivers", ("capacity",)),
     # what a user calls: the command line and the public API
