@@ -113,14 +113,14 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
         if not quiet:
             click.echo(line, err=True)
 
-    observer = None
+    live = None
     if metrics_port is not None:
         from wsbench.live import LiveMetrics, serve_metrics
 
-        observer = LiveMetrics()
-        _, port = serve_metrics(observer, metrics_port, metrics_addr)
+        live = LiveMetrics()
+        _, port = serve_metrics(live, metrics_port, metrics_addr)
         say(f"metrics: http://{metrics_addr}:{port}/metrics")
-    outcome = orchestrate.run(scenario, disruptions=disrupt, lab_tls=lab_tls, say=say, watcher=observer)
+    outcome = orchestrate.run(scenario, disruptions=disrupt, lab_tls=lab_tls, say=say, watcher=live)
     click.echo(summary_table(outcome.result))
     for warning in outcome.warnings:
         click.secho(f"WARNING: load generator saturated: {warning}; "

@@ -57,7 +57,7 @@ def cumulative_buckets(hist: Histogram) -> tuple[list[tuple[str, float]], float]
 
 
 class LiveMetrics(Collector):
-    """The run's state for scrapes; the runner's observer (thread-safe)."""
+    """The run's state for scrapes; the runner's watcher (thread-safe)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
