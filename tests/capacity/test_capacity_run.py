@@ -78,6 +78,7 @@ def test_a_saturated_generator_ends_with_that_verdict(tmp_path, echo_server):
     assert code == 1
     entry = capacity["targets"]["echo"]
     assert entry["verdict"] == "generator-limit", entry["summary"]
+    assert entry["capacity"] is None  # not a capacity
     assert entry["summary"].startswith("generator limit, not the target's")
     assert "--shard" in entry["suggestion"]
     assert entry["curve"][-1]["saturated"] and entry["curve"][-1]["saturation_reasons"]

@@ -95,3 +95,4 @@ def test_a_saturated_generator_ends_with_that_verdict_not_a_capacity():
     assert entry["verdict"] == "generator-limit"
     assert entry["summary"].startswith("generator limit, not the target's")
     assert "--shard" in entry["suggestion"] and entry["lowest_fail"] is None
+    assert entry["capacity"] is None and entry["highest_pass"] == 10  # no figure: the generator's limit

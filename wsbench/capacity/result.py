@@ -7,7 +7,8 @@ what broke first, and the curve (every step: its load, verdict, SLO readings). P
                            "broke_first": {"slo": "rtt.p99 < 50ms", "load": 42, ...},
                            "steps": 6, "bound": 8, "curve": [...], "summary": "..."}}}
 
-Verdicts: ``capacity`` (bracketed), ``at-least-maximum`` (passed at ``--max``),
+``capacity`` is None unless the search ended on the target's own limit (``highest_pass`` is
+the highest load that passed cleanly either way). Verdicts: ``capacity`` (bracketed), ``at-least-maximum`` (passed at ``--max``),
 ``below-start`` (the first step failed), ``step-bound`` (the step bound ended the search
 before the bracket was narrow), ``generator-limit`` (the load generator saturated: the
 figure is wsbench's, not the target's), ``interrupted``.
@@ -84,15 +85,18 @@ def target_capacity(
     """One target's capacity entry; ``stopped`` is ``generator-limit`` or ``interrupted`` when
     the driver ended the search itself (``outcome`` is then None)."""
     unit = UNITS[over]
-    passes = [p["load"] for p in curve if p["passed"]]
+    passes = [p["load"] for p in curve if p["passed"] and not p["saturated"]]
     fails = [p["load"] for p in curve if not p["passed"] and not p["saturated"]]
     highest_pass = outcome.highest_pass if outcome else (max(passes) if passes else None)
     lowest_fail = outcome.lowest_fail if outcome else (min(fails) if fails else None)
     broke_first, broken = _broke(curve, lowest_fail)
     bound = outcome.bound if outcome else plan.bound()
+    verdict = stopped or _VERDICTS[outcome.reason if outcome else "step-bound"]
     entry: dict[str, Any] = {
-        "verdict": stopped or _VERDICTS[outcome.reason if outcome else "step-bound"],
-        "capacity": highest_pass,
+        "verdict": verdict,
+        # no figure when the search could not end on the target's own limit
+        "capacity": highest_pass if verdict in ("capacity", "at-least-maximum", "step-bound") else None,
+        "highest_pass": highest_pass,
         "lowest_fail": lowest_fail,
         "unit": unit,
         "broke_first": broke_first,

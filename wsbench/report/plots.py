@@ -28,6 +28,7 @@ __all__ = [
     "cdf_svg",
     "timeline_svg",
     "upgrade_phases_svg",
+    "capacity_svg",
 ]
 
 #: Okabe & Ito (2008), without yellow (too light on white).
@@ -190,4 +191,45 @@ def upgrade_phases_svg(phases: Mapping[str, Mapping[str, float]], *, key: str = 
         ax.set_xlabel("median time (ms)")
         ax.grid(axis="y", visible=False)
         ax.legend(loc="lower right", ncol=4, bbox_to_anchor=(1.0, 1.0))
+        return _svg(fig, key)
+
+
+def capacity_svg(
+    curves: Mapping[str, Sequence[tuple[float, float | None, bool]]],
+    *,
+    metric: str,
+    limit: float | None,
+    knees: Mapping[str, float | None],
+    unit: str,
+    key: str = "capacity",
+) -> str:
+    """One SLO metric against load, a line per target (filled: the step passed, hollow: it
+    failed), the SLO's limit as a horizontal line and each target's knee (its capacity) as a
+    vertical one. ``curves`` maps a target to ``(load, observed, passed)`` per step."""
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(5.6, 3.4), layout="constrained")
+        ax = fig.add_subplot()
+        for index, (label, points) in enumerate(curves.items()):
+            style = style_for(index)
+            shown = sorted((load, value, passed) for load, value, passed in points if value is not None)
+            if not shown:
+                continue
+            loads = [p[0] for p in shown]
+            ax.plot(loads, [p[1] for p in shown], label=label, linewidth=1.3, **style)
+            for load, value, passed in shown:
+                ax.plot([load], [value], marker="o", markersize=5, color=style["color"],
+                        markerfacecolor=style["color"] if passed else "white", linestyle="none")
+            knee = knees.get(label)
+            if knee is not None:
+                ax.axvline(knee, color=style["color"], linestyle=(0, (2, 2)), linewidth=1.0)
+                ax.annotate(f"knee {knee:g}", (knee, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -10),
+                            textcoords="offset points", fontsize=7.5, color=style["color"])
+        if limit is not None:
+            ax.axhline(limit, color="#D55E00", linewidth=1.2, linestyle="-", label=f"SLO {limit:g}")
+        ax.set_xlabel(f"load ({unit})")
+        ax.set_ylabel(metric)
+        ax.set_ylim(bottom=0)
+        ax.set_xlim(left=0)
+        if curves:
+            ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
         return _svg(fig, key)
