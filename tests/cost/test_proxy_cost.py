@@ -81,3 +81,16 @@ def test_a_pid_that_is_gone_is_skipped():
     gone.wait()
     assert read_stat(gone.pid) is None and read_group([gone.pid]).pids == ()
     assert replace(read_group([]), cpu_s=0.0).rss_kib == 0
+
+
+def test_the_report_shows_the_cost_table(cost_run, tmp_path):
+    from wsbench.report.render import report_html
+
+    result, names, _, _, _ = cost_run
+    html = report_html(result)
+    section = html[html.index('<section id="cost">'):]
+    section = section[: section.index("</section>")]
+    for name in names:
+        cost = result["targets"][name]["proxy_cost"]
+        assert f"<td>{name}</td>" in section
+        assert f"{cost['cpu_us_per_message']:,.1f}" in section and f"{cost['kib_per_session']:,.1f}" in section

@@ -49,6 +49,14 @@ def _distributions(result: Mapping[str, Any], path: Sequence[str], notes: list[s
     return out
 
 
+def _cost_table(targets: Mapping[str, Any]) -> model.Table | None:
+    """The proxies' cost (lab runs record ``proxy_cost`` per target), or None."""
+    from wsbench.report.cost import cost_table
+
+    costs = {str(n): t["proxy_cost"] for n, t in targets.items() if isinstance(t.get("proxy_cost"), Mapping)}
+    return cost_table(costs) if costs else None
+
+
 def report_html(
     result: Mapping[str, Any],
     *,
@@ -94,6 +102,7 @@ def report_html(
         "conformance": conformance_tables,
         "conformance_labels": [label for label, _ in conformance],
         "generator_table": model.generator_table(result),
+        "cost_table": _cost_table(targets),
         "fingerprint": model.scenario_fingerprint(result),
         "scenario_json": json.dumps(scenario, indent=2, sort_keys=True, default=str) if scenario is not None else None,
         "versions": model.versions(result),
