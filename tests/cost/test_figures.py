@@ -13,24 +13,31 @@ PER_MESSAGE = 20e-6
 KIB_PER_SESSION = 12.0
 
 
-def _run(opens_per_s: list[int], echoes_per_s: list[int]):
-    """Readings a proxy with the costs above would give, and the timeline the workers count."""
-    samples = [{"t_s": -0.6, "cpu_s": 5.0, "rss_kib": 10_000}, {"t_s": -0.1, "cpu_s": 5.0 + IDLE * 0.5,
-                                                                  "rss_kib": 10_000}]
-    cpu, open_now, opened = 5.0 + IDLE * 0.6, 0, []
-    samples.append({"t_s": 0.002, "cpu_s": cpu, "rss_kib": 10_000})
-    for second, (opens, echoes) in enumerate(zip(opens_per_s, echoes_per_s, strict=True), start=1):
-        cpu += IDLE + opens * PER_UPGRADE + echoes * PER_MESSAGE
+def _run(opens_per_s: list[int], echoes_per_s: list[int], *, late: dict[int, float] | None = None):
+    """Readings a proxy with the costs above would give (at whole seconds, or ``late`` by that
+    much), and the timeline the workers count."""
+    rates, rss_at, open_now, opened = [], [10_000.0], 0, []
+    for opens, echoes in zip(opens_per_s, echoes_per_s, strict=True):
+        rates.append(IDLE + opens * PER_UPGRADE + echoes * PER_MESSAGE)
         open_now += opens
         opened.append(open_now)
-        samples.append({"t_s": second + 0.003, "cpu_s": cpu, "rss_kib": 10_000 + KIB_PER_SESSION * open_now})
+        rss_at.append(10_000 + KIB_PER_SESSION * open_now)
+
+    def cpu(t: float) -> float:  # cumulative CPU: idle before 0, each second at its own rate
+        if t <= 0:
+            return 5.0 + IDLE * t
+        whole = min(int(t), len(rates))
+        return 5.0 + sum(rates[:whole]) + (t - whole) * (rates[whole] if whole < len(rates) else IDLE)
+
+    times = [-0.6, -0.1] + [second + (late or {}).get(second, 0.0) for second in range(len(rates) + 1)]
+    samples = [{"t_s": t, "cpu_s": cpu(t), "rss_kib": rss_at[max(0, min(int(t), len(rates)))]} for t in times]
     timeline = {"t_s": [float(t) for t in range(1, len(opened) + 1)], "open": opened,
                 "messages_per_s": echoes_per_s}
     return samples, {"timeline": timeline}
 
 
 def test_figures_recover_the_costs_that_made_the_readings():
-    samples, target = _run([100, 100, 0, 0, 0], [500, 1500, 2000, 2000, 2000])
+    samples, target = _run([100, 100, 0, 0, 0], [500, 1500, 2000, 2000, 2000], late={3: 0.3})
     cost = proxy_cost(samples, target)
     assert cost["cpu_us_per_message"] == pytest.approx(PER_MESSAGE * 1e6, rel=1e-3)
     assert cost["cpu_us_per_upgrade"] == pytest.approx(PER_UPGRADE * 1e6, rel=1e-3)

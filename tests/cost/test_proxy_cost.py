@@ -94,3 +94,22 @@ def test_the_report_shows_the_cost_table(cost_run, tmp_path):
         cost = result["targets"][name]["proxy_cost"]
         assert f"<td>{name}</td>" in section
         assert f"{cost['cpu_us_per_message']:,.1f}" in section and f"{cost['kib_per_session']:,.1f}" in section
+
+
+def test_a_worker_that_exits_keeps_counting_what_it_spent():
+    """A proxy retires a worker: the group's CPU must not drop when it goes."""
+    import sys
+    import time
+
+    from tests.utils import wait_until
+    from wsbench.cost.sampler import CostSampler
+
+    worker = subprocess.Popen([sys.executable, "-c",
+                               "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass"])
+    sampler = CostSampler(lambda: [worker.pid], interval_s=0.1)
+    sampler.begin()
+    sampler.start(time.monotonic_ns())
+    wait_until(lambda: worker.poll() is not None, 10, what="the worker's exit")
+    wait_until(lambda: read_stat(worker.pid) is None or worker.wait() is not None, 5)
+    cpu = [s.cpu_s for s in sampler.stop().samples]
+    assert cpu == sorted(cpu) and cpu[-1] >= 0.25, cpu

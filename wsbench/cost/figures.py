@@ -2,7 +2,8 @@
 
 The sampler reads the proxy's CPU time and RSS at t = 0, 1, 2 ... s on the run's clock,
 the same seconds the workers count opens and echoes in, so second ``k`` of the timeline
-(``t_s = k``, the interval [k-1, k)) has its CPU from the readings at k-1 and k. Then:
+(``t_s = k``, the interval [k-1, k)) has its CPU from the readings at k-1 and k (a reading
+that came late is interpolated to the whole second). Then:
 
 - **CPU per message** (one echoed message: a frame each way through the proxy): the CPU of
   the *steady* seconds (open sessions unchanged) less the proxy's idle rate, over the
@@ -17,6 +18,7 @@ A figure that the run cannot give (no steady second, no echo, no readings) is ``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,16 +29,20 @@ COST_FIGURES = ("cpu_us_per_message", "cpu_us_per_upgrade", "kib_per_session")
 
 
 def _per_second(samples: Sequence[Mapping[str, float]]) -> dict[int, Mapping[str, float]]:
-    """The reading nearest each whole second t >= 0 (within 0.4 s)."""
-    nearest: dict[int, Mapping[str, float]] = {}
-    for sample in samples:
-        t = float(sample["t_s"])
-        second = round(t)
-        if second < 0 or abs(t - second) > 0.4:
+    """CPU and RSS at each whole second t >= 0, interpolated between the readings around it
+    (a reading may come late on a busy machine); a second outside the readings is left out."""
+    ordered = sorted(samples, key=lambda s: float(s["t_s"]))
+    at: dict[int, Mapping[str, float]] = {}
+    for before, after in zip(ordered, ordered[1:], strict=False):
+        t0, t1 = float(before["t_s"]), float(after["t_s"])
+        if t1 <= t0:
             continue
-        if second not in nearest or abs(t - second) < abs(float(nearest[second]["t_s"]) - second):
-            nearest[second] = sample
-    return nearest
+        for second in range(max(0, math.ceil(t0)), math.floor(t1) + 1):
+            share = (second - t0) / (t1 - t0)
+            at[second] = {"t_s": float(second),
+                          **{key: float(before[key]) + share * (float(after[key]) - float(before[key]))
+                             for key in ("cpu_s", "rss_kib")}}
+    return at
 
 
 def _idle(samples: Sequence[Mapping[str, float]]) -> tuple[float, float | None]:

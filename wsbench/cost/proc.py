@@ -3,9 +3,9 @@
 A lab proxy is every process of its session (the lab starts each proxy as a session
 leader): the master and its workers, children included. CPU time is each live member's
 threads' run time from ``/proc/PID/task/TID/schedstat`` (nanoseconds; ``utime``/``stime``
-count whole clock ticks, 10 ms here, too coarse for a second of a proxy's work) plus the
-time of its children that exited and were waited for (``cutime`` + ``cstime``, ticks), so
-a worker that exits mid-run still counts.
+count whole clock ticks, 10 ms here, too coarse for a second of a proxy's work), per
+process in ``GroupReading.cpu_by_pid``; the sampler keeps what a worker had spent when it
+exits (``cutime`` is not used: it would count a reaped worker twice).
 RSS is the sum of the members' resident pages (shared pages counted once per process,
 as ``ps`` does).
 """
@@ -26,11 +26,13 @@ PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 class GroupReading:
     """One reading of a group of processes."""
 
-    cpu_s: float  # user + system, children that exited included
+    cpu_s: float  # run time of the live members' threads
     rss_kib: int
     pids: tuple[int, ...]
     #: pid -> the CPU it last ran on (``/proc/PID/stat`` field 39)
     last_cpu: dict[int, int]
+    #: pid -> its threads' run time (s)
+    cpu_by_pid: dict[int, float]
 
 
 def read_stat(pid: int) -> list[str] | None:
@@ -57,22 +59,20 @@ def session_members(sid: int) -> list[int]:
 
 def read_group(pids: list[int]) -> GroupReading:
     """CPU and RSS of ``pids`` now (processes that are gone are skipped)."""
-    ticks = 0
-    run_ns = 0
     pages = 0
     seen = []
     last_cpu = {}
+    cpu_by_pid = {}
     for pid in pids:
         fields = read_stat(pid)
         if fields is None or fields[2] in ("Z", "X"):
             continue
-        # fields 16-17: cutime, cstime; 24: rss pages; 39: processor
-        ticks += int(fields[15]) + int(fields[16])
-        run_ns += _run_ns(pid)
+        # field 24: rss pages; 39: processor
+        cpu_by_pid[pid] = _run_ns(pid) / 1e9
         pages += int(fields[23])
         last_cpu[pid] = int(fields[38])
         seen.append(pid)
-    return GroupReading(run_ns / 1e9 + ticks / CLOCK_TICKS, pages * PAGE_KIB, tuple(seen), last_cpu)
+    return GroupReading(sum(cpu_by_pid.values()), pages * PAGE_KIB, tuple(seen), last_cpu, cpu_by_pid)
 
 
 def _run_ns(pid: int) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from wsbench.cost.proc import GroupReading, read_group
 
@@ -58,6 +58,8 @@ class CostSampler:
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._readings: list[tuple[int, GroupReading]] = []
+        self._spent: dict[int, float] = {}
+        self._departed = 0.0
         self._thread: threading.Thread | None = None
 
     def begin(self) -> None:
@@ -113,6 +115,14 @@ class CostSampler:
     def _read(self) -> None:
         reading = read_group(self._members())
         at_ns = self._clock_ns()
+        # a process that exited keeps counting what it spent (a proxy worker retired mid-run)
+        for pid, spent in self._spent.items():
+            if pid not in reading.cpu_by_pid:
+                self._departed += spent
+        # a process's run time never falls: a reading taken while it exits may miss threads
+        spent = {pid: max(cpu, self._spent.get(pid, 0.0)) for pid, cpu in reading.cpu_by_pid.items()}
+        self._spent = spent
+        reading = replace(reading, cpu_s=sum(spent.values()) + self._departed, cpu_by_pid=spent)
         with self._lock:
             if self._start_ns is None:  # before t = 0 only the last two matter
                 del self._readings[:-2]
