@@ -18,8 +18,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
-from wsbench.errors import InputFileError, ScenarioError
+from wsbench.errors import InputFileError, ScenarioError, UsageError
 from wsbench.protocol.stamp import STAMP_SIZE
+from wsbench.protocol.url import parse_ws_url
 
 __all__ = [
     "Target",
@@ -194,17 +195,10 @@ def _strings(name: str, value: Any) -> tuple[str, ...]:
 def _check_url(name: str, url: Any) -> str:
     if not isinstance(url, str):
         raise ScenarioError(name, f"expected a ws:// or wss:// URL, got {url!r}")
-    parts = urlsplit(url)
-    if parts.scheme not in ("ws", "wss"):
-        raise ScenarioError(name, f"expected a ws:// or wss:// URL, got {redact_url(url)!r}")
     try:
-        port = parts.port
-    except ValueError:
-        raise ScenarioError(name, f"bad port in {redact_url(url)!r}") from None
-    if not parts.hostname:
-        raise ScenarioError(name, f"no host in {redact_url(url)!r}")
-    if port == 0:
-        raise ScenarioError(name, f"port 0 in {redact_url(url)!r}")
+        parse_ws_url(url)
+    except UsageError as exc:
+        raise ScenarioError(name, str(exc)) from None
     return url
 
 

@@ -70,7 +70,7 @@ def test_wire_log_keeps_head_and_tail(websockets_server: str, tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["http://127.0.0.1:1/"], "must start with ws://"),
+        (["http://127.0.0.1:1/"], "expected a ws:// or wss:// URL"),
         (["ws://127.0.0.1:1/"], "no WebSocket at ws://127.0.0.1:1/"),
         (["{url}", "--cases", "11.*"], "matches no case"),
         (["{url}", "--timeout", "0"], "--timeout"),

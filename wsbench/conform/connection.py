@@ -17,10 +17,9 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from urllib.parse import urlsplit
 
 from wsbench.conform.model import INVALID_PAYLOAD, NORMAL, PROTOCOL_ERROR, Blob, Event
-from wsbench.errors import HandshakeError, UsageError
+from wsbench.errors import HandshakeError
 from wsbench.protocol.deflate import (
     DeflateAgreement,
     DeflateOffer,
@@ -48,6 +47,7 @@ from wsbench.protocol.handshake import (
     parse_response,
 )
 from wsbench.protocol.messages import Close, Message, MessageAssembler, Ping, Pong
+from wsbench.protocol.url import parse_ws_url
 
 __all__ = ["Target", "HandshakeError", "Connection", "DeflateStats", "open_connection", "WireLog",
            "message_frames"]
@@ -71,20 +71,9 @@ class Target:
 
     @classmethod
     def parse(cls, url: str) -> Target:
-        parts = urlsplit(url)
-        if parts.scheme not in ("ws", "wss"):
-            raise UsageError(f"URL must start with ws:// or wss://, got {url!r}")
-        if not parts.hostname:
-            raise UsageError(f"URL has no host: {url!r}")
-        try:
-            port = parts.port or (443 if parts.scheme == "wss" else 80)
-        except ValueError as exc:
-            raise UsageError(f"URL has an invalid port: {url!r}") from exc
-        resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        default = (parts.scheme == "wss" and port == 443) or (parts.scheme == "ws" and port == 80)
-        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-        return cls(url, parts.scheme == "wss", parts.hostname, port, resource,
-                   host if default else f"{host}:{port}")
+        """UsageError (one line) for a URL that is not a dialable ws:// or wss:// URL."""
+        parsed = parse_ws_url(url)
+        return cls(url, parsed.secure, parsed.host, parsed.port, parsed.resource, parsed.host_header)
 
     def with_resource(self, resource: str) -> Target:
         """The same host with another path (and query)."""
