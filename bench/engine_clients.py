@@ -242,7 +242,7 @@ def run_wsbench(cfg: dict[str, Any]) -> None:
 
     worker.WorkerContext = BenchContext  # type: ignore[misc]
     if cfg["client"] == "wsbench-python":
-        os.environ["WSBENCH_PURE_PYTHON"] = "1"  # read by WorkerContext: the Python listener
+        os.environ["WSBENCH_PURE_PYTHON"] = "1"  # read by PicowsTransport: the Python listener
     if cfg["client"] == "wsbench-shell" and cfg["test"] == "rtt":
         # Diagnostic: the engine with the per-message session logic cut to what a bare
         # client does (count, send a fixed message): what the shell around it costs.

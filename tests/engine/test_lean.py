@@ -1,7 +1,7 @@
 """The lean transport (wsbench/engine/lean.py) against real servers on loopback.
 
-Sessions are real :class:`Session` objects of a real :class:`WorkerContext` whose opener is
-``open_lean``, in a uvloop loop. Servers: ``wsbench serve`` (a subprocess), the websockets
+Sessions are real :class:`Session` objects of a real :class:`WorkerContext` whose transport is
+:class:`LeanTransport`, in a uvloop loop. Servers: ``wsbench serve`` (a subprocess), the websockets
 library's server, and small raw servers written here (asyncio streams, in the test's loop)
 that do exactly what a case needs: fragment, split frames across reads, stay mute, hang
 up, answer 503. Every wait is bounded by a multiple of WSBENCH_TEST_TIMEOUT_UNIT.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import re
 import time
@@ -22,8 +23,9 @@ import pytest
 import uvloop
 
 from tests.utils import UNIT, wait_until_async
-from wsbench.engine.dial import Endpoint, UpgradeFailure
-from wsbench.engine.lean import KEEPALIVE_PAYLOAD, LeanProtocol, LeanShared, _Opening, open_lean
+from wsbench.engine.contracts import ConnectSettings
+from wsbench.engine.dial import UpgradeFailure
+from wsbench.engine.lean import KEEPALIVE_PAYLOAD, LeanProtocol, LeanShared, LeanTransport, _Opening
 from wsbench.engine.session import Session
 from wsbench.engine.worker import WorkerContext, WorkerSpec
 from wsbench.protocol.frames import Frame, apply_mask, encode_frame
@@ -50,9 +52,9 @@ def run(main: Callable[[], Awaitable[Any]], *, timeout: float = 15.0, loop: str 
 
 
 def context(tmp_path, url: str, **settings: Any) -> WorkerContext:
-    """A real WorkerContext (in the running loop) whose sessions open with open_lean."""
+    """A real WorkerContext (in the running loop) whose sessions open with LeanTransport."""
     settings = {"sessions": 1, "ramp": 0, "mode": "closed", "messages": 5, "duration": 30,
-                "reconnect": False, "reply_timeout": 1.0, **settings}
+                "reconnect": False, "reply_timeout": 1.0, "transport": "lean", **settings}
     scenario = parse_scenario({"targets": [f"t={url}"], "processes": 1, "out": str(tmp_path),
                                **settings})
     spec = WorkerSpec(index=0, workers=1, target="t", url=url, scenario=scenario,
@@ -60,7 +62,7 @@ def context(tmp_path, url: str, **settings: Any) -> WorkerContext:
                       shard_path=str(tmp_path / "worker-0.json"),
                       events_path=str(tmp_path / "events.jsonl"))
     ctx = WorkerContext(spec, asyncio.get_running_loop(), time.monotonic_ns())
-    ctx.opener = open_lean  # what the worker will do for transport "lean"
+    assert isinstance(ctx.transport, LeanTransport)
     return ctx
 
 
@@ -84,10 +86,10 @@ async def run_sessions(ctx: WorkerContext) -> list[Recorded]:
 
 
 async def phases_of_one(tmp_path, url: str, **settings: Any) -> dict[str, int]:
-    """open_lean's phases for one session of its own context (closed at once: no messages)."""
+    """LeanTransport.open's phases for one session of its own context (closed at once: no messages)."""
     ctx = context(tmp_path, url, messages=0, **settings)
     session = Recorded(ctx, 0)
-    phases = await open_lean(session, ctx)
+    phases = await ctx.transport.open(session)
     await wait_until_async(lambda: session.disconnects, 5)
     return phases
 
@@ -171,8 +173,8 @@ def unmatched(size: int, n: int) -> bytes:
 def test_client_frames_are_masked_with_fresh_keys_and_unmask_to_the_payload(message_type):
     loop = asyncio.new_event_loop()
     try:
-        shared = LeanShared(loop, endpoint=Endpoint.parse("ws://127.0.0.1:9/"),
-                            scenario=Scenario(message_type=message_type))
+        shared = LeanShared(loop, ConnectSettings.of(Scenario(message_type=message_type),
+                                                     "ws://127.0.0.1:9/"))
         first = 0x82 if message_type == "binary" else 0x81
         for size in (0, 1, 31, 32, 125, 126, 127, 65535, 65536, 200_000):
             payload = os.urandom(size)
@@ -202,11 +204,11 @@ def test_client_frames_are_masked_with_fresh_keys_and_unmask_to_the_payload(mess
 def test_the_request_offers_the_scenarios_subprotocols_and_headers_once():
     scenario = Scenario(subprotocols=("chat.v1", "chat.v2"), headers=(("X-Token", "a"),))
     headers = [("X-Token", "a"), ("sec-websocket-protocol", "chat.v1, chat.v2"), ("x-token", "b"),
-               ("user-agent", "probe/1")]  # as WorkerContext passes them (+ the picows one)
+               ("user-agent", "probe/1")]  # the scenario's own, and the picows-style protocol header
     loop = asyncio.new_event_loop()
     try:
-        shared = LeanShared(loop, endpoint=Endpoint.parse("ws://[::1]:8080/a?b=c"),
-                            scenario=scenario, headers=headers)
+        shared = LeanShared(loop, ConnectSettings.of(dataclasses.replace(scenario, headers=headers),
+                                                     "ws://[::1]:8080/a?b=c"))
     finally:
         loop.close()
     request = shared.request("dGhlIHNhbXBsZSBub25jZQ==").decode("latin-1")
@@ -510,7 +512,7 @@ class Watched(LeanProtocol):
 
 
 def test_a_split_101_then_frames_then_a_hang_up_before_the_hand_over(tmp_path):
-    """open_lean hands over right after the 101; here the test holds the hand-over back: the
+    """LeanTransport.open hands over right after the 101; here the test holds the hand-over back: the
     101 comes in three reads, a message and a close frame after it, then the peer hangs up."""
     protocols: list[Watched] = []
     after_101 = asyncio.Event()
@@ -534,11 +536,11 @@ def test_a_split_101_then_frames_then_a_hang_up_before_the_hand_over(tmp_path):
         loop = asyncio.get_running_loop()
         async with raw_server(slow) as url:
             ctx = context(tmp_path, url)
-            shared = LeanShared.of(ctx)
+            shared = ctx.transport.shared
             key = new_key()
             opened: asyncio.Future[tuple[int, str | None]] = loop.create_future()
             protocols.append(Watched(shared, _Opening(shared.request(key), key, opened)))
-            await loop.create_connection(lambda: protocols[0], "127.0.0.1", ctx.endpoint.port)
+            await loop.create_connection(lambda: protocols[0], "127.0.0.1", ctx.connect.endpoint.port)
             await opened
             after_101.set()
             await protocols[0].lost.wait()
@@ -566,7 +568,7 @@ def test_cancelling_an_upgrade_closes_its_connection(tmp_path):
     async def main() -> None:
         async with raw_server(wait_for_the_end) as url:
             ctx = context(tmp_path, url)
-            task = asyncio.get_running_loop().create_task(open_lean(Recorded(ctx, 0), ctx))
+            task = asyncio.get_running_loop().create_task(ctx.transport.open(Recorded(ctx, 0)))
             await request_read.wait()
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -614,7 +616,7 @@ def test_failed_upgrades_are_classified(tmp_path, handler, kind):
         async with raw_server(handler) as url:
             ctx = context(tmp_path, url, connect_timeout=0.3 * UNIT)
             try:
-                await open_lean(Recorded(ctx, 0), ctx)
+                await ctx.transport.open(Recorded(ctx, 0))
             except UpgradeFailure as failure:
                 direct = failure.kind
             else:
@@ -631,7 +633,7 @@ def test_a_refused_connection_is_refused(tmp_path, unused_port):
     async def main() -> str:
         ctx = context(tmp_path, f"ws://127.0.0.1:{unused_port}/")
         try:
-            await open_lean(Recorded(ctx, 0), ctx)
+            await ctx.transport.open(Recorded(ctx, 0))
         except UpgradeFailure as failure:
             return failure.kind
         raise AssertionError("the upgrade did not fail")
@@ -693,7 +695,7 @@ def test_wss_with_an_unknown_ca_fails_as_tls(tmp_path, tls_echo_url):
     async def main() -> str:
         ctx = context(tmp_path, tls_echo_url)
         try:
-            await open_lean(Recorded(ctx, 0), ctx)
+            await ctx.transport.open(Recorded(ctx, 0))
         except UpgradeFailure as failure:
             return failure.kind
         raise AssertionError("the upgrade did not fail")
@@ -728,7 +730,7 @@ def test_connections_whose_pings_get_no_pong_are_dropped_as_ping_timeout(tmp_pat
     assert ctx.recorder.dropped == 3 and ctx.recorder.closes_by_side["abnormal"] == 3
     assert len(pings) == 3 and set(pings) == {(KEEPALIVE_PAYLOAD, True)}
     assert 0.9 * interval <= elapsed <= 2 * interval + 1.0 * UNIT  # one unanswered interval
-    keepalive = ctx.lean_shared.keepalive
+    keepalive = ctx.transport.shared.keepalive
     assert keepalive.timeouts == 3 and len(keepalive) == 0
 
 
@@ -764,7 +766,7 @@ def test_connections_whose_pings_are_answered_stay_open(tmp_path, echo_server):
         sessions = [Recorded(ctx, index) for index in range(5)]
         tasks = [asyncio.get_running_loop().create_task(s.run(0)) for s in sessions]
         await wait_until_async(lambda: ctx.recorder.opened == 5, 5)
-        keepalive = ctx.lean_shared.keepalive
+        keepalive = ctx.transport.shared.keepalive
         await wait_until_async(lambda: keepalive.pings >= 3 * 5, 5)  # two rounds of pongs checked
         still_open = all(s.connected for s in sessions) and keepalive.timeouts == 0
         for session in sessions:
@@ -775,6 +777,6 @@ def test_connections_whose_pings_are_answered_stay_open(tmp_path, echo_server):
     ctx, sessions, still_open = run(main)
     assert still_open
     assert [s.disconnects for s in sessions] == [[(1000, "")]] * 5
-    keepalive = ctx.lean_shared.keepalive
+    keepalive = ctx.transport.shared.keepalive
     assert len(keepalive) == 0 and ctx.recorder.dropped == 0
     keepalive.close()  # idle already: nothing to stop

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from wsbench.engine.lean import open_lean
+from wsbench.engine.lean import LeanTransport
 from wsbench.engine.runner import run_scenario
-from wsbench.engine.transports import choose_transport, open_picows, open_websockets
+from wsbench.engine.transports import PicowsTransport, WebsocketsTransport, choose_transport
 from wsbench.scenario import ScenarioError, parse_scenario
 from wsbench.server.process import ServeOptions, start_server
 
@@ -14,20 +14,20 @@ URL = "t=ws://127.0.0.1:9/"
 
 
 @pytest.mark.parametrize(
-    ("settings", "opener"),
+    ("settings", "transport"),
     [
-        ({"mode": "closed"}, open_picows),
-        ({"mode": "rate", "rate": 10}, open_picows),
-        ({"mode": "rate", "rate": 1}, open_lean),
-        ({"mode": "rate", "rate": 0.01}, open_lean),
-        ({"mode": "rate", "rate": 0.01, "deflate": True}, open_websockets),
-        ({"mode": "closed", "transport": "lean"}, open_lean),
-        ({"mode": "rate", "rate": 0.01, "transport": "picows"}, open_picows),
-        ({"mode": "closed", "transport": "websockets"}, open_websockets),
+        ({"mode": "closed"}, PicowsTransport),
+        ({"mode": "rate", "rate": 10}, PicowsTransport),
+        ({"mode": "rate", "rate": 1}, LeanTransport),
+        ({"mode": "rate", "rate": 0.01}, LeanTransport),
+        ({"mode": "rate", "rate": 0.01, "deflate": True}, WebsocketsTransport),
+        ({"mode": "closed", "transport": "lean"}, LeanTransport),
+        ({"mode": "rate", "rate": 0.01, "transport": "picows"}, PicowsTransport),
+        ({"mode": "closed", "transport": "websockets"}, WebsocketsTransport),
     ],
 )
-def test_auto_picks_lean_for_idle_heavy_runs_only(settings, opener):
-    assert choose_transport(parse_scenario({"targets": [URL], **settings})) is opener
+def test_auto_picks_lean_for_idle_heavy_runs_only(settings, transport):
+    assert choose_transport(parse_scenario({"targets": [URL], **settings})) is transport
 
 
 @pytest.mark.parametrize("transport", ["picows", "lean"])

@@ -9,62 +9,40 @@ transport drives both.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 import ssl
 import time
-from dataclasses import dataclass
-from urllib.parse import urlsplit
+from collections.abc import Callable
 
 from wsbench.errors import UpgradeFailure
+from wsbench.protocol.url import WsUrl
 
-__all__ = ["Endpoint", "UpgradeFailure", "dial", "make_ssl_context", "tls_done_ns", "classify_error",
+__all__ = ["UpgradeFailure", "dial", "make_ssl_context", "tls_done_ns", "classify_error",
            "upgrade_phases"]
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """Where a URL points, parsed once per worker."""
-
-    url: str
-    host: str
-    port: int
-    secure: bool
-    resource: str
-    literal_ip: bool
-
-    @classmethod
-    def parse(cls, url: str) -> Endpoint:
-        parts = urlsplit(url)
-        secure = parts.scheme == "wss"
-        host = parts.hostname or ""
-        port = parts.port or (443 if secure else 80)
-        try:
-            ipaddress.ip_address(host)
-            literal = True
-        except ValueError:
-            literal = False
-        resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        return cls(url=url, host=host, port=port, secure=secure, resource=resource, literal_ip=literal)
-
-
 class _TimedSSLObject(ssl.SSLObject):
-    """Notes the monotonic time at which the TLS handshake completed."""
+    """Notes the time (its ``clock``) at which the TLS handshake completed."""
 
     handshake_done_ns = 0
+    clock: Callable[[], int] = staticmethod(time.monotonic_ns)
 
     def do_handshake(self) -> None:
         super().do_handshake()
-        self.handshake_done_ns = time.monotonic_ns()
+        self.handshake_done_ns = self.clock()
 
 
-def make_ssl_context(*, ca_file: str | None, insecure: bool) -> ssl.SSLContext:
-    """A client context whose handshakes can be timed (see :func:`tls_done_ns`)."""
+def make_ssl_context(*, ca_file: str | None, insecure: bool,
+                     clock: Callable[[], int] = time.monotonic_ns) -> ssl.SSLContext:
+    """A client context whose handshakes are timed by ``clock`` (see :func:`tls_done_ns`)."""
     context = ssl.create_default_context(cafile=ca_file)
     if insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    context.sslobject_class = _TimedSSLObject
+    if clock is time.monotonic_ns:
+        context.sslobject_class = _TimedSSLObject
+    else:
+        context.sslobject_class = type("_TimedSSLObject", (_TimedSSLObject,), {"clock": staticmethod(clock)})
     return context
 
 
@@ -77,11 +55,11 @@ def tls_done_ns(transport: asyncio.BaseTransport | None) -> int:
 
 
 async def dial(
-    endpoint: Endpoint, *, source: str | None, timeout: float
+    endpoint: WsUrl, *, source: str | None, timeout: float, clock: Callable[[], int] = time.monotonic_ns
 ) -> tuple[socket.socket, int, int]:
     """A connected non-blocking TCP socket, the DNS time and the TCP connect time (ns)."""
     loop = asyncio.get_running_loop()
-    start = time.monotonic_ns()
+    start = clock()
     if endpoint.literal_ip:
         family = socket.AF_INET6 if ":" in endpoint.host else socket.AF_INET
         address: tuple = (endpoint.host, endpoint.port)
@@ -98,16 +76,16 @@ async def dial(
         if not infos:
             raise UpgradeFailure("dns", f"no address for {endpoint.host}")
         family, _, _, _, address = infos[0]
-        dns_ns = time.monotonic_ns() - start
+        dns_ns = clock() - start
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if source:
             sock.bind((source, 0))
-        tcp_start = time.monotonic_ns()
+        tcp_start = clock()
         await asyncio.wait_for(loop.sock_connect(sock, address), timeout)
-        tcp_ns = time.monotonic_ns() - tcp_start
+        tcp_ns = clock() - tcp_start
     except BaseException as exc:
         sock.close()
         if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):

@@ -6,9 +6,10 @@ shared per-loop buffer) plus one ``__slots__`` :class:`LeanProtocol`: the upgrad
 key and future are dropped at the 101, a partial frame is kept only while it is split across
 reads, and there is no task or timer per connection. What the connections of one worker
 share is in one :class:`LeanShared` (request template, size limit, masking keys drawn from
-``os.urandom`` 4 KiB at a time, and the :class:`Keepalive`: one timer pings them all).
+``os.urandom`` 4 KiB at a time, the clock, and the :class:`Keepalive`: one timer pings them
+all), owned by the worker's :class:`LeanTransport`.
 
-:func:`open_lean` has the contract of :func:`wsbench.engine.transports.open_picows`: DNS and
+:meth:`LeanTransport.open` has the contract of :class:`~wsbench.engine.contracts.Transport`: DNS and
 TCP timed by :func:`~wsbench.engine.dial.dial`, TLS by the context's timed ``SSLObject``,
 HTTP until the 101; :class:`~wsbench.engine.dial.UpgradeFailure` kinds ``http_<status>``,
 ``closed``, ``timeout`` or those of ``classify_error``; then ``session.on_open``, one
@@ -33,31 +34,20 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-from wsbench.engine.dial import (
-    Endpoint,
-    UpgradeFailure,
-    classify_error,
-    dial,
-    tls_done_ns,
-    upgrade_phases,
-)
+from wsbench.engine.contracts import Clock, ConnectSettings, Phases, SessionHooks, Spawn, Transport
+from wsbench.engine.dial import UpgradeFailure, classify_error, tls_done_ns, upgrade_phases
 from wsbench.errors import HandshakeParseError
 from wsbench.protocol.frames import is_valid_close_code
 from wsbench.protocol.handshake import build_request, check_upgrade, new_key, parse_response
-from wsbench.scenario import Scenario
 
 try:  # C, from the websockets dependency: ~3x faster than the pure one on a 32-byte message
     from websockets.speedups import apply_mask as _apply_mask
 except ImportError:  # pragma: no cover - websockets built without its extension
     from wsbench.protocol.frames import apply_mask as _apply_mask
 
-if TYPE_CHECKING:
-    from wsbench.engine.session import Session
-    from wsbench.engine.worker import WorkerContext
-
-__all__ = ["open_lean", "LeanProtocol", "LeanShared", "Keepalive", "KEEPALIVE_PAYLOAD"]
+__all__ = ["LeanTransport", "LeanProtocol", "LeanShared", "Keepalive", "KEEPALIVE_PAYLOAD"]
 
 #: The payload of keepalive pings; only a pong carrying it answers one.
 KEEPALIVE_PAYLOAD = b"wsbench-keepalive"
@@ -66,7 +56,6 @@ _COLLECT_BYTES = 1 << 16  # a partial frame needing more than this is collected 
 _FIN_TEXT, _FIN_BINARY, _FIN_CLOSE, _FIN_PING, _FIN_PONG = 0x81, 0x82, 0x88, 0x89, 0x8A
 _PROTOCOL_ERROR, _TOO_BIG = 1002, 1009
 _OPEN, _CLOSING, _CONNECTING, _UPGRADED, _CLOSED, _GONE = range(6)  # OPEN, CLOSING: parsing
-_monotonic_ns = time.monotonic_ns
 _urandom = os.urandom
 
 
@@ -80,47 +69,38 @@ def _header(first: int, size: int) -> bytes:
 
 
 class LeanShared:
-    """What the lean connections of one worker share; one per WorkerContext (see :meth:`of`)."""
+    """What the lean connections of one worker share (kept by its :class:`LeanTransport`)."""
 
-    __slots__ = ("loop", "max_size", "keepalive", "offered", "_request_head", "_request_tail",
+    __slots__ = ("loop", "clock", "max_size", "keepalive", "offered", "_request_head", "_request_tail",
                  "_data_heads", "_data_first", "_pool", "_pos")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, *, endpoint: Endpoint, scenario: Scenario,
-                 headers: list[tuple[str, str]] | tuple[tuple[str, str], ...] = ()) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, settings: ConnectSettings, *,
+                 clock: Clock = time.monotonic_ns) -> None:
         self.loop = loop
-        self.max_size = max(scenario.message_size * 2, 1 << 20)
-        self.keepalive = Keepalive(loop, scenario.ping_interval) if scenario.ping_interval else None
+        self.clock = clock
+        self.max_size = settings.max_size
+        self.keepalive = Keepalive(loop, settings.ping_interval) if settings.ping_interval else None
         extra: dict[str, str] = {"User-Agent": "wsbench"}
         spelled = {name.lower(): name for name in ("Host", "Upgrade", "Connection", "User-Agent",
                                                    "Sec-WebSocket-Version", "Sec-WebSocket-Protocol")}
-        for name, value in headers:
+        for name, value in settings.headers:
             lower = name.lower()
-            if lower == "sec-websocket-key" or (lower == "sec-websocket-protocol" and scenario.subprotocols):
+            if lower == "sec-websocket-key" or (lower == "sec-websocket-protocol" and settings.subprotocols):
                 continue  # the key is ours; offered subprotocols come from the scenario below
             name = spelled.setdefault(lower, name)  # names are case-insensitive: one line each
             extra[name] = f"{extra[name]}, {value}" if name in extra and lower != "user-agent" else value
-        if scenario.subprotocols:
-            extra["Sec-WebSocket-Protocol"] = ", ".join(scenario.subprotocols)
+        if settings.subprotocols:
+            extra["Sec-WebSocket-Protocol"] = ", ".join(settings.subprotocols)
         offered = extra.get("Sec-WebSocket-Protocol", "")
         self.offered = tuple(p.strip() for p in offered.split(",") if p.strip())
-        host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
-        if endpoint.port != (443 if endpoint.secure else 80):
-            host = f"{host}:{endpoint.port}"
+        endpoint = settings.endpoint
         mark = new_key()  # a template with a unique stand-in for each connection's key
-        template = build_request(host, endpoint.resource, key=mark, extra=extra)
+        template = build_request(endpoint.host_header, endpoint.resource, key=mark, extra=extra)
         self._request_head, self._request_tail = template.split(mark.encode("ascii"), 1)
-        self._data_first = _FIN_BINARY if scenario.message_type == "binary" else _FIN_TEXT
+        self._data_first = _FIN_BINARY if settings.binary else _FIN_TEXT
         self._data_heads = tuple(bytes((self._data_first, 0x80 | n)) for n in range(126))
         self._pool = b""
         self._pos = 0
-
-    @classmethod
-    def of(cls, ctx: WorkerContext) -> LeanShared:
-        """The worker's LeanShared, kept in ``ctx.lean_shared`` from first use."""
-        if ctx.lean_shared is None:
-            ctx.lean_shared = cls(ctx.loop, endpoint=ctx.endpoint, scenario=ctx.scenario,
-                                  headers=ctx.request_headers)
-        return ctx.lean_shared
 
     def request(self, key: str) -> bytes:
         """The upgrade request carrying ``key``."""
@@ -242,7 +222,7 @@ class LeanProtocol(asyncio.Protocol):
     def __init__(self, shared: LeanShared, opening: _Opening) -> None:
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # connection_made
         self._shared = shared
-        self._session: Session | None = None  # from attach() until on_disconnect
+        self._session: SessionHooks | None = None  # from attach() until on_disconnect
         self._opening: _Opening | None = opening
         self._state = _CONNECTING
         self._buffer: bytes | bytearray = b""  # the start of a frame split across reads
@@ -269,9 +249,9 @@ class LeanProtocol(asyncio.Protocol):
             self._state = _CLOSED
             self.transport.abort()
 
-    # --- called by open_lean and the Keepalive ------------------------------------------
+    # --- called by LeanTransport.open and the Keepalive ------------------------------------------
 
-    def attach(self, session: Session) -> None:
+    def attach(self, session: SessionHooks) -> None:
         """Hand the upgraded connection over to ``session`` (``on_open``), then go on."""
         self._session = session
         lost = self._state == _GONE  # the peer hung up between the 101 and now
@@ -358,7 +338,7 @@ class LeanProtocol(asyncio.Protocol):
                 need = end - pos
                 break
             if (first == _FIN_TEXT or first == _FIN_BINARY) and self._fragments is None:
-                session.on_message(data[start:end], _monotonic_ns())
+                session.on_message(data[start:end], self._shared.clock())
             elif not self._frame(first, data[start:end]):
                 return
             pos = end
@@ -392,7 +372,7 @@ class LeanProtocol(asyncio.Protocol):
             self._upgrade(data)
 
     def _upgrade(self, data: bytes) -> None:
-        now = _monotonic_ns()
+        now = self._shared.clock()
         opening = self._opening
         assert opening is not None
         head = opening.head + data
@@ -455,7 +435,7 @@ class LeanProtocol(asyncio.Protocol):
             fragments += payload
             if final:
                 self._fragments = None
-                self._session.on_message(bytes(fragments), _monotonic_ns())
+                self._session.on_message(bytes(fragments), self._shared.clock())
             return True
         if opcode > 0x2:
             return self._fail(_PROTOCOL_ERROR, f"reserved opcode {opcode}")
@@ -505,39 +485,54 @@ class LeanProtocol(asyncio.Protocol):
         session.on_disconnect(code, reason)
 
 
-async def open_lean(session: Session, ctx: WorkerContext) -> dict[str, int]:
-    """Open ``session`` on the lean transport; return its upgrade phases (ns)."""
-    shared = LeanShared.of(ctx)
-    endpoint = ctx.endpoint
-    timeout = ctx.scenario.connect_timeout
-    start = _monotonic_ns()
-    sock, dns_ns, tcp_ns = await dial(endpoint, source=ctx.source_for(session.index), timeout=timeout)
-    loop = shared.loop
-    key = new_key()
-    opened: asyncio.Future[tuple[int, str | None]] = loop.create_future()
-    protocol = LeanProtocol(shared, _Opening(shared.request(key), key, opened))
-    try:
-        async with asyncio.timeout(timeout):  # TLS and HTTP; no extra Task (wait_for)
-            if endpoint.secure:
-                await loop.create_connection(lambda: protocol, sock=sock, ssl=ctx.ssl_context,
-                                             server_hostname=endpoint.host)
-            else:
-                await loop.create_connection(lambda: protocol, sock=sock)
-            done, subprotocol = await opened
-    except UpgradeFailure:
-        protocol.abandon()
-        sock.close()
-        raise
-    except Exception as exc:
-        protocol.abandon()
-        sock.close()
-        raise classify_error(exc) from exc
-    except BaseException:  # cancelled: the run is stopping
-        protocol.abandon()
-        sock.close()
-        raise
-    tls_end = tls_done_ns(protocol.transport) if endpoint.secure else 0
-    if ctx.scenario.subprotocols:
-        ctx.note_subprotocol(subprotocol)
-    protocol.attach(session)
-    return upgrade_phases(start, dns_ns, tcp_ns, tls_end, done)
+class LeanTransport(Transport):
+    """The lean transport of one worker: its :class:`LeanShared` and its connections."""
+
+    name = "lean"
+    hot_path = "python"
+
+    def __init__(self, settings: ConnectSettings, *, loop: asyncio.AbstractEventLoop,
+                 clock: Clock = time.monotonic_ns, on_subprotocol: Callable[[str | None], None],
+                 spawn: Spawn) -> None:
+        super().__init__(settings, loop=loop, clock=clock, on_subprotocol=on_subprotocol, spawn=spawn)
+        self.shared = LeanShared(loop, settings, clock=clock)
+
+    async def open(self, session: SessionHooks) -> Phases:
+        """Open ``session`` on the lean transport; return its upgrade phases (ns)."""
+        shared = self.shared
+        settings = self.settings
+        endpoint = settings.endpoint
+        start, sock, dns_ns, tcp_ns = await self.dial(session)
+        loop = shared.loop
+        key = new_key()
+        opened: asyncio.Future[tuple[int, str | None]] = loop.create_future()
+        protocol = LeanProtocol(shared, _Opening(shared.request(key), key, opened))
+        try:
+            async with asyncio.timeout(settings.connect_timeout):  # TLS and HTTP; no extra Task (wait_for)
+                if endpoint.secure:
+                    await loop.create_connection(lambda: protocol, sock=sock, ssl=settings.ssl_context,
+                                                 server_hostname=endpoint.host)
+                else:
+                    await loop.create_connection(lambda: protocol, sock=sock)
+                done, subprotocol = await opened
+        except UpgradeFailure:
+            protocol.abandon()
+            sock.close()
+            raise
+        except Exception as exc:
+            protocol.abandon()
+            sock.close()
+            raise classify_error(exc) from exc
+        except BaseException:  # cancelled: the run is stopping
+            protocol.abandon()
+            sock.close()
+            raise
+        tls_end = tls_done_ns(protocol.transport) if endpoint.secure else 0
+        if settings.subprotocols:
+            self.on_subprotocol(subprotocol)
+        protocol.attach(session)
+        return upgrade_phases(start, dns_ns, tcp_ns, tls_end, done)
+
+    def close(self) -> None:
+        if self.shared.keepalive is not None:
+            self.shared.keepalive.close()

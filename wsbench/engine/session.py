@@ -1,8 +1,11 @@
 """One load session: open, exchange stamped messages, close or drop, reconnect.
 
 Transport-agnostic: a transport (``wsbench.engine.transports``) opens the connection
-and calls :meth:`Session.on_message` / :meth:`Session.on_disconnect`; the session
-calls back through the ``send`` and ``close`` functions the transport gives it.
+and calls :meth:`Session.on_message` / :meth:`Session.on_disconnect` (a Session is the
+:class:`~wsbench.engine.contracts.SessionHooks` of its connection); the session calls back
+through the ``send`` and ``close`` functions the transport gives it. What it needs from its
+worker is a :class:`~wsbench.engine.contracts.SessionHost`; it reads time only through the
+host's clock.
 
 Each reply is matched to its request by the sequence number in its stamp; the RTT
 counts from the *scheduled* send time (in ``rate`` mode a late send does not hide
@@ -12,16 +15,12 @@ the stall: coordinated omission).
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
+from wsbench.engine.contracts import SessionHost
 from wsbench.errors import UpgradeFailure
 from wsbench.protocol.stamp import read_seq
 from wsbench.shapes import backoff, rate_schedule
-
-if TYPE_CHECKING:
-    from wsbench.engine.worker import WorkerContext
 
 __all__ = ["Session", "LATE_SEND_NS", "CLOSE_ABNORMAL"]
 
@@ -29,13 +28,12 @@ __all__ = ["Session", "LATE_SEND_NS", "CLOSE_ABNORMAL"]
 #: (event-loop timers fire up to ~1 ms late by design, so the bar sits above that).
 LATE_SEND_NS = 2_000_000
 CLOSE_ABNORMAL = 1006
-_monotonic_ns = time.monotonic_ns
 
 
 class Session:
     """The state of one session across its reconnects."""
 
-    def __init__(self, ctx: WorkerContext, index: int) -> None:
+    def __init__(self, ctx: SessionHost, index: int) -> None:
         self.ctx = ctx
         self.index = index
         self.recorder = ctx.recorder
@@ -234,7 +232,7 @@ class Session:
             ctx.event("session_opened", session=self.index,
                       upgrade_ms={k: round(v / 1e6, 3) for k, v in phases.items()})
             if down_since:
-                self.recorder.session_recovered(down_since, _monotonic_ns() - down_since)
+                self.recorder.session_recovered(down_since, ctx.clock() - down_since)
                 down_since = 0
             closed = self._closed
             assert closed is not None
@@ -243,7 +241,7 @@ class Session:
             dropped = await closed
             if not dropped or not ctx.scenario.reconnect or ctx.stopping:
                 return
-            down_since = _monotonic_ns()
+            down_since = ctx.clock()
             delays = backoff(rng=ctx.rng)
             if not await ctx.sleep(next(delays)):
                 return

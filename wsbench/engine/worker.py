@@ -5,6 +5,11 @@ Each worker stays under the per-process open-file cap, measures into its own
 (atomically) and appends its events to ``events.jsonl`` — so a crash loses at most
 the last second. SIGINT/SIGTERM stop it gracefully: sessions close, the shard is
 written with ``complete: false``.
+
+The worker builds its :class:`~wsbench.engine.contracts.ConnectSettings`, instantiates its
+transport class once, and is the :class:`~wsbench.engine.contracts.SessionHost` of its
+sessions. Time is read only through its ``clock`` (``time.monotonic_ns`` unless a test
+passes another), the clock the sessions and the transport get too.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ import os
 import random
 import resource
 import signal
-import ssl
 import sys
 import time
 import traceback
@@ -25,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wsbench.engine.dial import Endpoint, make_ssl_context
+from wsbench.engine.contracts import Clock, ConnectSettings, Phases, SessionHooks, Transport
 from wsbench.engine.session import Session
-from wsbench.engine.transports import Opener, choose_transport, hot_path
+from wsbench.engine.transports import choose_transport
 from wsbench.metrics.recorder import Recorder
 from wsbench.protocol.stamp import stamp_factory
 from wsbench.scenario import Scenario, redact_url
@@ -61,35 +65,22 @@ def raise_fd_limit() -> int:
 
 
 class WorkerContext:
-    """Everything the sessions of one worker share."""
+    """Everything the sessions of one worker share (their SessionHost)."""
 
-    def __init__(self, spec: WorkerSpec, loop: asyncio.AbstractEventLoop, start_ns: int) -> None:
+    def __init__(self, spec: WorkerSpec, loop: asyncio.AbstractEventLoop, start_ns: int, *,
+                 clock: Clock = time.monotonic_ns) -> None:
         scenario = spec.scenario
         self.spec = spec
         self.scenario = scenario
         self.loop = loop
         self.start_ns = start_ns
-        self.endpoint = Endpoint.parse(spec.url)
+        self.clock = clock  # tests pass a fake clock
         self.recorder = Recorder(start_ns=start_ns)
         self.make_message = stamp_factory(scenario.message_size)
-        self.opener: Opener = choose_transport(scenario)
-        self.ssl_context: ssl.SSLContext | None = (
-            make_ssl_context(ca_file=scenario.ca_file, insecure=scenario.insecure)
-            if self.endpoint.secure
-            else None
-        )
-        headers = list(scenario.headers)
-        if scenario.subprotocols and self.opener.__name__ == "open_picows":
-            headers.append(("Sec-WebSocket-Protocol", ", ".join(scenario.subprotocols)))
-        self.request_headers = headers
-        self.read_buffer_size = max(2048, min(scenario.message_size + 64, 1 << 16))
+        self.connect = ConnectSettings.of(scenario, spec.url, clock=clock)
+        self.transport: Transport = choose_transport(scenario)(
+            self.connect, loop=loop, clock=clock, on_subprotocol=self.note_subprotocol, spawn=self.spawn)
         self.rng = random.Random(spec.index)
-        self.clock = time.monotonic_ns  # tests pass a fake clock
-        #: the compiled picows listener when built; WSBENCH_PURE_PYTHON=1 forces the Python one
-        self.fast_listener = os.environ.get("WSBENCH_PURE_PYTHON", "") in ("", "0")
-        self.hot_path = hot_path(self.opener, fast_listener=self.fast_listener)
-        #: what the lean transport's connections share (wsbench.engine.lean.LeanShared.of)
-        self.lean_shared: Any = None
         self.stopping = False
         self.stop_ns = 0
         self.stop_event = asyncio.Event()
@@ -99,12 +90,12 @@ class WorkerContext:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._timeline_written = 0  # timeline entries already appended to the timeline file
         self._wall_epoch_ns = time.time_ns()
-        self._mono_epoch_ns = time.monotonic_ns()
+        self._mono_epoch_ns = clock()
 
     # --- used by sessions -------------------------------------------------------------
 
-    async def open(self, session: Session) -> dict[str, int]:
-        return await self.opener(session, self)
+    async def open(self, session: SessionHooks) -> Phases:
+        return await self.transport.open(session)
 
     async def sleep(self, seconds: float) -> bool:
         """Sleep unless the run stops first; True if the run goes on."""
@@ -117,10 +108,6 @@ class WorkerContext:
         except TimeoutError:
             return not self.stopping
         return False
-
-    def source_for(self, index: int) -> str | None:
-        sources = self.scenario.source_addresses
-        return sources[index % len(sources)] if sources else None
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run a helper task; its failure is a wsbench bug and is reported, not lost."""
@@ -140,7 +127,7 @@ class WorkerContext:
     def event(self, kind: str, /, **fields: Any) -> None:
         if "kind" in fields:
             raise ValueError(f"event field 'kind' would hide the event kind {kind!r}")
-        now = time.monotonic_ns()
+        now = self.clock()
         record = {
             "t": round((now - self.start_ns) / _NS, 6),
             "wall": round((self._wall_epoch_ns + now - self._mono_epoch_ns) / _NS, 6),
@@ -184,8 +171,8 @@ class WorkerContext:
             "mono_epoch_ns": self._mono_epoch_ns,
             "subprotocols": dict(self.subprotocols),
             "timeline_file": timeline_path.name,
-            "transport": self.opener.__name__.removeprefix("open_"),
-            "hot_path": self.hot_path,
+            "transport": self.transport.name,
+            "hot_path": self.transport.hot_path,
         }
         shard = self.recorder.snapshot(complete=complete, meta=meta, timeline=False)
         tmp = path.with_suffix(".tmp")
@@ -193,10 +180,11 @@ class WorkerContext:
         os.replace(tmp, path)
 
 
-async def _run(spec: WorkerSpec, start_ns: int, progress: Any) -> bool:
+async def _run(spec: WorkerSpec, start_ns: int, progress: Any, *,
+               clock: Clock = time.monotonic_ns) -> bool:
     """Run the worker's sessions; True if the run completed (not interrupted)."""
     loop = asyncio.get_running_loop()
-    ctx = WorkerContext(spec, loop, start_ns)
+    ctx = WorkerContext(spec, loop, start_ns, clock=clock)
     interrupted = False
 
     def stop(interrupt: bool) -> None:
@@ -204,7 +192,7 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any) -> bool:
         interrupted = interrupted or interrupt
         if not ctx.stopping:
             ctx.stopping = True
-            ctx.stop_ns = time.monotonic_ns()
+            ctx.stop_ns = clock()
             ctx.stop_event.set()
             for session in sessions:
                 session.finish()
@@ -214,7 +202,7 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any) -> bool:
 
     scenario = spec.scenario
     sessions = [Session(ctx, index) for index in spec.sessions]
-    offset_s = (start_ns - time.monotonic_ns()) / _NS
+    offset_s = (start_ns - clock()) / _NS
     tasks = [
         loop.create_task(s.run(offset_s + (s.index / scenario.ramp if scenario.ramp > 0 else 0.0)))
         for s in sessions
@@ -224,13 +212,13 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any) -> bool:
     timeout_ns = int(scenario.reply_timeout * _NS)
     grace_ns = int((scenario.reply_timeout + 2.0) * _NS)  # for sessions to close after a stop
     cpu_mark = time.process_time()
-    wall_mark = time.monotonic()
+    wall_mark = clock()
     next_second = start_ns + _NS
-    next_probe = time.monotonic_ns()
+    next_probe = clock()
     ctx.event("worker_started", pid=os.getpid(), sessions=len(sessions))
 
     while not all_done.done():
-        now = time.monotonic_ns()
+        now = clock()
         if now >= deadline_ns and not ctx.stopping:
             stop(False)
         wake = min(next_second, next_probe + int(LAG_PROBE_S * _NS))
@@ -239,15 +227,15 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any) -> bool:
             await asyncio.wait_for(asyncio.shield(all_done), max(0.0, (wake - now) / _NS))
         except TimeoutError:
             pass
-        now = time.monotonic_ns()
+        now = clock()
         ctx.recorder.loop_lag.record(max(0, now - expected) // 1000)
         next_probe = now
         if scenario.mode == "closed" and not ctx.stopping:
             for session in sessions:
                 session.check_reply_timeout(now, timeout_ns)
         if now >= next_second:
-            cpu_now, wall_now = time.process_time(), time.monotonic()
-            cpu_percent = 100.0 * (cpu_now - cpu_mark) / max(1e-6, wall_now - wall_mark)
+            cpu_now, wall_now = time.process_time(), clock()
+            cpu_percent = 100.0 * (cpu_now - cpu_mark) / max(1e-6, (wall_now - wall_mark) / _NS)
             cpu_mark, wall_mark = cpu_now, wall_now
             ctx.recorder.tick(now, cpu_percent=cpu_percent)
             next_second += _NS * max(1, (now - next_second) // _NS + 1)
@@ -284,7 +272,8 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any) -> bool:
     for error in errors:
         ctx.event("worker_error", error=error[-400:])
         sys.stderr.write(f"wsbench worker {spec.index}: internal error:\n{error}\n")
-    ctx.recorder.tick(time.monotonic_ns(), final=True)
+    ctx.transport.close()
+    ctx.recorder.tick(clock(), final=True)
     ctx.event("worker_stopped", interrupted=interrupted, errors=len(errors))
     ctx.write_shard(complete=not interrupted and not errors)
     ctx.flush_events()
