@@ -38,8 +38,9 @@ def engine_imports(path: Path) -> set[str]:
             modules = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
-            if node.level:  # relative: resolved against wsbench.engine
-                base = "wsbench.engine" + (f".{base}" if base else "")
+            if node.level:  # relative: from . is wsbench.engine, from .. is wsbench
+                package = "wsbench.engine" if node.level == 1 else "wsbench"
+                base = package + (f".{base}" if base else "")
             modules = [base] + [f"{base}.{alias.name}" for alias in node.names]
         else:
             continue
