@@ -10,7 +10,7 @@ import pytest
 
 from wsbench.errors import UsageError
 from wsbench.gate import ThresholdError, evaluate_gate, to_junit, to_markdown
-from wsbench.report.distribution import distribution_of
+from wsbench.result.distribution import distribution_of
 
 
 def check(verdict, name):

@@ -7,7 +7,7 @@ import random
 
 from wsbench.metrics.histogram import Histogram
 from wsbench.metrics.recorder import Recorder
-from wsbench.metrics.result import generator_health, merge_target
+from wsbench.result.shards import generator_health, merge_target
 
 S = 1_000_000_000
 

@@ -10,9 +10,10 @@ import pytest
 
 from wsbench.errors import UsageError
 from wsbench.metrics.histogram import Histogram
-from wsbench.metrics.merge import merge_results
 from wsbench.metrics.recorder import Recorder
-from wsbench.metrics.result import RESULT_SCHEMA, generator_health, merge_target
+from wsbench.result.model import RESULT_SCHEMA
+from wsbench.result.runs import merge_results
+from wsbench.result.shards import generator_health, merge_target
 
 S = 1_000_000_000
 MACHINE = {"host": "m", "cpu_model": "cpu", "cpus": 4, "kernel": "6"}

@@ -11,10 +11,10 @@ import sys
 import pytest
 
 from wsbench.gate import evaluate_gate
-from wsbench.report import fmt
 from wsbench.report.compare import compare_html
 from wsbench.report.load import load_result
 from wsbench.report.render import report_html
+from wsbench.result import fmt
 
 
 @pytest.fixture(scope="module")

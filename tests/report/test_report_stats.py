@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from wsbench.metrics.histogram import Histogram
-from wsbench.report.distribution import Distribution, HdrDecodeError, bucket_bounds, distribution_of
-from wsbench.report.stats import bootstrap_statistics, compare, parse_statistic
+from wsbench.result.distribution import Distribution, HdrDecodeError, bucket_bounds, distribution_of
+from wsbench.result.stats import bootstrap_statistics, compare, parse_statistic
 
 
 def lognormal(seed, median_us=1500.0, sigma=0.6, n=20_000):

@@ -20,8 +20,8 @@ from wsbench.gate import (
     to_junit,
     to_markdown,
 )
-from wsbench.gate.verdict import GateVerdict
 from wsbench.report.load import load_result
+from wsbench.result.verdict import GateVerdict
 
 __all__ = ["gate", "emit_verdict"]
 

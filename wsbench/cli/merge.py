@@ -29,34 +29,36 @@ def merge(results: tuple[Path, ...], out: Path) -> int:
     every Result line in it (printed by `wsbench run --result-to-stdout`).
     """
     from wsbench.cli.run import write_report
-    from wsbench.engine.runner import new_run_id, write_json_atomic
+    from wsbench.engine.runner import new_run_id
     from wsbench.errors import LocalError
+    from wsbench.files import write_json_atomic
     from wsbench.gate import evaluate_gate, scenario_thresholds
     from wsbench.k8s.result_log import load_results
-    from wsbench.metrics.merge import merge_results
+    from wsbench.result.runs import merge_results
 
     loaded = [item for path in results for item in load_results(path)]
     scenario = loaded[0][1].get("scenario")
     name = str(scenario.get("name", "run")) if isinstance(scenario, Mapping) else "run"
-    merged = merge_results(loaded, run_id=new_run_id(f"{name}-merged"))
-    run_dir = out / merged.result["run_id"]
+    outcome = merge_results(loaded, run_id=new_run_id(f"{name}-merged"))
+    merged = outcome.merged
+    run_dir = out / str(merged.run_id)
     try:
         run_dir.mkdir(parents=True, exist_ok=False)
     except OSError as exc:
         raise LocalError(f"cannot create the output folder {run_dir}: {exc.strerror}") from exc
     result_path = run_dir / "result.json"
-    write_json_atomic(result_path, merged.result)
+    write_json_atomic(result_path, outcome.result)
 
-    click.echo(summary_table(merged.result))
-    for warning in merged.warnings:
+    click.echo(summary_table(merged))
+    for warning in outcome.warnings:
         click.secho(f"WARNING: {warning}", fg="yellow", err=True)
-    for reason in merged.result["generator"]["saturation_reasons"]:
+    for reason in merged.generator.saturation_reasons or () if merged.generator else ():
         click.secho(f"WARNING: load generator saturated: {reason}; "
                     "figures may be the generator's, not the target's", fg="yellow", err=True)
     verdict = None
-    if scenario_thresholds(merged.result):  # the report's summary cards show the scenario's gate
-        verdict = evaluate_gate(merged.result, allow_partial=True, allow_saturated=True)
-    report = write_report(merged.result, run_dir / "report.html", verdict)
+    if scenario_thresholds(merged):  # the report's summary cards show the scenario's gate
+        verdict = evaluate_gate(merged, allow_partial=True, allow_saturated=True)
+    report = write_report(merged, run_dir / "report.html", verdict)
     click.echo(f"result: {result_path}")
     if report is not None:
         click.echo(f"report: {report}")

@@ -121,7 +121,7 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
         _, port = serve_metrics(live, metrics_port, metrics_addr)
         say(f"metrics: http://{metrics_addr}:{port}/metrics")
     outcome = orchestrate.run(scenario, disruptions=disrupt, lab_tls=lab_tls, say=say, watcher=live)
-    click.echo(summary_table(outcome.result))
+    click.echo(summary_table(outcome.typed))
     for warning in outcome.warnings:
         click.secho(f"WARNING: load generator saturated: {warning}; "
                     "figures may be the generator's, not the target's", fg="yellow", err=True)

@@ -9,7 +9,11 @@ global sessions ``i % N == I``, split over its workers as usual. Sessions keep t
 global numbers, so their start times (``i / ramp``: together the N shards open at the
 scenario's ramp), source addresses and events are those of the unsharded run; worker
 ``w`` of shard I is numbered ``w * N + I``, unique across the shards. ``wsbench merge``
-(:mod:`wsbench.metrics.merge`) puts the N Results back together.
+(:mod:`wsbench.result.runs`) puts the N Results back together.
+
+Each target of the Result is built in one call (:func:`wsbench.result.shards.target_from_shards`:
+the one target merge of :mod:`wsbench.result`); the file is written by
+:func:`wsbench.files.write_json_atomic`.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ from wsbench.disrupt.actions import Disruptor
 from wsbench.engine.machine import machine_facts
 from wsbench.engine.worker import WorkerSpec, worker_main
 from wsbench.errors import LocalError
-from wsbench.metrics.result import RESULT_SCHEMA, disruption_impact, generator_health, merge_target
+from wsbench.files import write_json_atomic
+from wsbench.result.model import Result, ShardOf, TargetResult
+from wsbench.result.shards import generator_from_shards, target_from_shards
 from wsbench.scenario import Scenario, Target, redact_url
 
 __all__ = [
@@ -44,7 +50,6 @@ __all__ = [
     "own_sessions",
     "new_run_id",
     "safe_name",
-    "write_json_atomic",
     "load_shard",
 ]
 
@@ -61,12 +66,17 @@ class RunWatcher(Protocol):
 
 @dataclass
 class RunOutcome:
-    """What a run left behind."""
+    """What a run left behind: ``result`` is the Result as written (``typed``: the same, typed)."""
 
     run_dir: Path
-    result: dict[str, Any]
+    typed: Result
     interrupted: bool = False
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def result(self) -> dict[str, Any]:
+        """The Result as ``result.json`` holds it."""
+        return self.typed.to_json()
 
     @property
     def result_path(self) -> Path:
@@ -95,12 +105,6 @@ def safe_name(name: str, limit: int = 40) -> str:
 def new_run_id(name: str) -> str:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     return f"{stamp}-{safe_name(name).replace('.', '-')}-{secrets.token_hex(2)}"
-
-
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
-    os.replace(tmp, path)
 
 
 class _Interrupt:
@@ -167,25 +171,25 @@ def run_scenario(
     processes = default_processes(scenario)
     machine = machine_facts()
     shard = {"index": scenario.shard[0], "count": scenario.shard[1]} if scenario.shard else None
-    result: dict[str, Any] = {
-        "schema": RESULT_SCHEMA,
-        "run_id": run_dir.name,
-        "started_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "duration_s": scenario.duration,
-        "complete": False,
-        "wsbench_version": __version__,
-        "python": sys.version.split()[0],
-        **({"shard": shard} if shard else {}),
-        "scenario": scenario.redacted(),
-        "generator": {**generator_health([], processes), "machine": machine},
-        **(sections or {}),
-        "targets": {},
-    }
+    result = Result(
+        run_id=run_dir.name,
+        started_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        duration_s=scenario.duration,
+        complete=False,
+        wsbench_version=__version__,
+        python=sys.version.split()[0],
+        shard=ShardOf(**shard) if shard else None,
+        scenario=scenario.redacted(),
+        generator=generator_from_shards([], processes, machine),
+        extra=dict(sections or {}),
+    )
     events_path = run_dir / "events.jsonl"
     _append_event(events_path, "run_started", run_id=run_dir.name, processes=processes,
                   targets=[t.name for t in targets], **({"shard": shard} if shard else {}))
-    write_json_atomic(run_dir / "result.json", result)
+    result_path = run_dir / "result.json"
+    write_json_atomic(result_path, result.to_json())
     all_shards: list[list[dict[str, Any]]] = []
+    measured: dict[str, TargetResult] = {}
     interrupted = False
     started = time.monotonic()
     try:
@@ -211,37 +215,27 @@ def run_scenario(
                 all_shards.append(shards)
                 if watcher is not None:
                     watcher.target_finished(target.name, shards)
-                result["targets"][target.name] = merge_target(redact_url(target.url), shards)
-                if observer is not None:
-                    result["targets"][target.name].update(observer.finish(result["targets"][target.name]))
-                if t0_unix_s is not None:  # the wall clock of the timeline's t = 0 (for wsbench merge)
-                    result["targets"][target.name]["t0_unix_s"] = t0_unix_s
-                result["targets"][target.name]["disruptions"] = disruption_impact(shards, records)
-                if shards:
-                    result["targets"][target.name]["subprotocols"] = _sum_subprotocols(shards)
-                result["generator"] = {**generator_health(all_shards, processes), "machine": machine}
-                result["duration_s"] = round(time.monotonic() - started, 3)
-                write_json_atomic(run_dir / "result.json", result)
+                target_result = target_from_shards(
+                    redact_url(target.url), shards, records=records, t0_unix_s=t0_unix_s, name=target.name)
+                if observer is not None:  # what the observer measured beside the workers (proxy_cost)
+                    target_result = TargetResult.from_json(
+                        {**target_result.to_json(), **observer.finish(target_result.to_json())},
+                        f"targets.{target.name}")
+                measured[target.name] = target_result
+                result = replace(result, targets=dict(measured),
+                                 generator=generator_from_shards(all_shards, processes, machine),
+                                 duration_s=round(time.monotonic() - started, 3))
+                write_json_atomic(result_path, result.to_json())
             interrupted = interrupt.flag
     finally:
         if server is not None:
             server.stop()
-    result["complete"] = (not interrupted) and all(
-        t.get("complete", False) for t in result["targets"].values()
-    ) and len(result["targets"]) == len(targets)
-    result["duration_s"] = round(time.monotonic() - started, 3)
-    write_json_atomic(run_dir / "result.json", result)
-    _append_event(events_path, "run_stopped", complete=result["complete"], interrupted=interrupted)
-    warnings = list(result["generator"]["saturation_reasons"])
-    return RunOutcome(run_dir=run_dir, result=result, interrupted=interrupted, warnings=warnings)
-
-
-def _sum_subprotocols(shards: list[dict[str, Any]]) -> dict[str, int]:
-    total: dict[str, int] = {}
-    for shard in shards:
-        for name, count in shard.get("subprotocols", {}).items():
-            total[name] = total.get(name, 0) + count
-    return total
+    complete = (not interrupted) and all(t.complete is True for t in measured.values()) and len(measured) == len(targets)
+    result = replace(result, complete=complete, duration_s=round(time.monotonic() - started, 3))
+    write_json_atomic(result_path, result.to_json())
+    _append_event(events_path, "run_stopped", complete=complete, interrupted=interrupted)
+    warnings = list(result.generator.saturation_reasons or ()) if result.generator else []
+    return RunOutcome(run_dir=run_dir, typed=result, interrupted=interrupted, warnings=warnings)
 
 
 def _append_event(path: Path, kind: str, /, **fields: Any) -> None:

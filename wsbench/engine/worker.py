@@ -32,6 +32,7 @@ from typing import Any
 from wsbench.engine.contracts import Clock, ConnectSettings, Phases, SessionHooks, Transport
 from wsbench.engine.session import Session
 from wsbench.engine.transports import choose_transport
+from wsbench.files import write_json_atomic
 from wsbench.metrics.recorder import Recorder
 from wsbench.protocol.stamp import stamp_factory
 from wsbench.scenario import Scenario, redact_url
@@ -175,9 +176,7 @@ class WorkerContext:
             "hot_path": self.transport.hot_path,
         }
         shard = self.recorder.snapshot(complete=complete, meta=meta, timeline=False)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(shard, separators=(",", ":")))
-        os.replace(tmp, path)
+        write_json_atomic(path, shard, compact=True)
 
 
 async def _run(spec: WorkerSpec, start_ns: int, progress: Any, *,

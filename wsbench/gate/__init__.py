@@ -11,7 +11,7 @@ from wsbench.gate.evaluate import evaluate_gate, parse_thresholds, scenario_thre
 from wsbench.gate.expr import Threshold, ThresholdError, parse_threshold
 from wsbench.gate.output import to_junit, to_markdown
 from wsbench.gate.regression import DEFAULT_MAX_REGRESSIONS, RegressionLimit, parse_max_regression
-from wsbench.gate.verdict import Check, GateVerdict, Observation
+from wsbench.result.verdict import Check, GateVerdict, Observation
 
 __all__ = [
     "evaluate_gate",

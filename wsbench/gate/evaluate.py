@@ -21,8 +21,8 @@ from wsbench.gate.regression import (
     parse_max_regression,
 )
 from wsbench.gate.thresholds import evaluate_threshold
-from wsbench.gate.verdict import Check, GateVerdict, Observation
-from wsbench.report.stats import DEFAULT_RESAMPLES
+from wsbench.result.stats import DEFAULT_RESAMPLES
+from wsbench.result.verdict import Check, GateVerdict, Observation
 
 __all__ = ["evaluate_gate", "scenario_thresholds", "parse_thresholds"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from wsbench.gate.verdict import Check, GateVerdict
+from wsbench.result.verdict import Check, GateVerdict
 
 __all__ = ["to_markdown", "to_junit"]
 

@@ -2,7 +2,7 @@
 
 ``--max-regression rtt.p99=10%`` compares the statistic of each target with the same
 target of a baseline Result. Both histograms are resampled (bootstrap, see
-:mod:`wsbench.report.stats`); the check fails only when the observed ratio exceeds the
+:mod:`wsbench.result.stats`); the check fails only when the observed ratio exceeds the
 allowance **and** the slowdown is statistically significant (the confidence interval of
 the ratio lies above 1). A rerun whose difference is within sampling noise passes even if
 its point estimate is above the allowance; the Markdown says "not significant".
@@ -18,10 +18,10 @@ from typing import Any
 
 from wsbench.errors import UsageError
 from wsbench.gate.expr import is_statistic_name
-from wsbench.gate.verdict import Check, Observation
-from wsbench.report import fmt
-from wsbench.report.distribution import HdrDecodeError, distribution_of
-from wsbench.report.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, compare, parse_statistic
+from wsbench.result import fmt
+from wsbench.result.distribution import HdrDecodeError, distribution_of
+from wsbench.result.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, compare, parse_statistic
+from wsbench.result.verdict import Check, Observation
 
 __all__ = ["RegressionLimit", "parse_max_regression", "evaluate_regression", "DEFAULT_MAX_REGRESSIONS"]
 

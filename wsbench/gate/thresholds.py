@@ -25,10 +25,10 @@ from wsbench.gate.expr import (
     Wildcard,
     is_statistic_name,
 )
-from wsbench.gate.verdict import Check, Observation
-from wsbench.report import fmt
-from wsbench.report.distribution import HdrDecodeError, distribution_of
-from wsbench.report.stats import parse_statistic
+from wsbench.result import fmt
+from wsbench.result.distribution import HdrDecodeError, distribution_of
+from wsbench.result.stats import parse_statistic
+from wsbench.result.verdict import Check, Observation
 
 __all__ = ["NoData", "evaluate_threshold", "resolve_metric", "format_value", "expression_value"]
 

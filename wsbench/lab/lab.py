@@ -34,6 +34,7 @@ from types import TracebackType
 from typing import Any
 
 from wsbench.errors import LabError, ProbeFailed, UsageError
+from wsbench.files import write_atomic
 from wsbench.lab import netns, procs
 from wsbench.lab.ca import make_certificates
 from wsbench.lab.model import PROFILES, Backend, LabState, PodInfo, PodNet, ProxyConfig, ProxyInfo
@@ -137,9 +138,7 @@ def _write_config(spec: ProxySpec, config: ProxyConfig) -> None:
     for relative, text in spec.render(config).items():
         path = work / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+        write_atomic(path, text)
 
 
 def _run(coro: Coroutine[Any, Any, None]) -> None:

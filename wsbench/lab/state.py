@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+from wsbench.files import write_json_atomic
 from wsbench.lab.model import LabState
 
 __all__ = ["state_root", "lab_dir", "load_state", "save_state", "STATE_FILE"]
@@ -41,6 +42,4 @@ def save_state(state: LabState) -> None:
     """Write the state atomically (temp file + rename)."""
     directory = Path(state.state_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / (STATE_FILE + ".tmp")
-    tmp.write_text(json.dumps(state.to_json(), indent=2) + "\n")
-    tmp.replace(directory / STATE_FILE)
+    write_json_atomic(directory / STATE_FILE, state.to_json(), indent=2)

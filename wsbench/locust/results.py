@@ -14,7 +14,6 @@ master merges the shards exactly (HDR histograms add up bucket by bucket) and wr
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import time
 from pathlib import Path
@@ -25,8 +24,10 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from wsbench import __version__
 from wsbench.engine.machine import machine_facts
+from wsbench.files import write_json_atomic
 from wsbench.metrics.recorder import Recorder
-from wsbench.metrics.result import RESULT_SCHEMA, generator_health, merge_target
+from wsbench.result.model import Result
+from wsbench.result.shards import generator_from_shards, target_from_shards
 from wsbench.scenario import redact_url
 
 __all__ = ["ResultWriter", "attach_result_writer", "SHARD_MESSAGE"]
@@ -126,23 +127,19 @@ class ResultWriter:
         run_dir = self.out / self.run_id
         run_dir.mkdir(parents=True, exist_ok=True)
         host = redact_url(self.environment.host or "")
-        result = {
-            "schema": RESULT_SCHEMA,
-            "run_id": run_dir.name,
-            "started_at": self.started_at,
-            "duration_s": round((time.monotonic_ns() - self.start_ns) / 1e9, 3),
-            "complete": True,
-            "wsbench_version": __version__,
-            "engine": "locust",
-            "scenario": {"name": "locust", "targets": [{"name": self.target, "url": host}],
-                         "thresholds": []},
-            "generator": {**generator_health([shards], len(shards)), "machine": machine_facts()},
-            "targets": {self.target: merge_target(host, shards)},
-        }
+        result = Result(
+            run_id=run_dir.name,
+            started_at=self.started_at,
+            duration_s=round((time.monotonic_ns() - self.start_ns) / 1e9, 3),
+            complete=True,
+            wsbench_version=__version__,
+            scenario={"name": "locust", "targets": [{"name": self.target, "url": host}], "thresholds": []},
+            generator=generator_from_shards([shards], len(shards), machine_facts()),
+            targets={self.target: target_from_shards(host, shards, name=self.target)},
+            extra={"engine": "locust"},
+        )
         path = run_dir / "result.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(result, indent=1) + "\n")
-        os.replace(tmp, path)
+        write_json_atomic(path, result.to_json())
         self.result_path = path
         return path
 

@@ -113,19 +113,20 @@ class Histogram:
         shift = (value | self._mask).bit_length() - self._bucket_shift
         return (shift << self._half_magnitude) + (value >> shift) - self._offset
 
-    def _lowest_at(self, index: int) -> int:
-        bucket = (index >> self._half_magnitude) - 1
-        sub_bucket = (index & (self._half_count - 1)) + self._half_count
-        if bucket < 0:
-            sub_bucket -= self._half_count
-            bucket = 0
-        return sub_bucket << (bucket + self._unit)
+    def bucket_bounds(self, indices: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Lowest and highest equivalent value of each counts-array index (vectorised).
 
-    def _width_at(self, index: int) -> int:
-        return 1 << (max((index >> self._half_magnitude) - 1, 0) + self._unit)
-
-    def _highest_at(self, index: int) -> int:
-        return self._lowest_at(index) + self._width_at(index) - 1
+        The one place the bucket layout is spelled out backwards (value -> index is
+        :meth:`index_of`): ``2 * 10**digits`` values at unit resolution, then buckets that
+        double in width.
+        """
+        where = np.asarray(indices, dtype=np.int64)
+        bucket = (where >> self._half_magnitude) - 1
+        sub_bucket = (where & (self._half_count - 1)) + self._half_count
+        sub_bucket = np.where(bucket < 0, sub_bucket - self._half_count, sub_bucket)
+        shift = np.maximum(bucket, 0) + self._unit
+        low = sub_bucket << shift
+        return low, low + (np.int64(1) << shift) - 1
 
     def _indices(self, values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Vectorised :meth:`index_of`: bit length from the float64 exponent field.
@@ -227,13 +228,13 @@ class Histogram:
     def min(self) -> int:
         """Lowest value equivalent to the smallest recorded value (0 when empty)."""
         nonzero = np.flatnonzero(self._counts)
-        return self._lowest_at(int(nonzero[0])) if nonzero.size else 0
+        return int(self.bucket_bounds(nonzero[:1])[0][0]) if nonzero.size else 0
 
     @property
     def max(self) -> int:
         """Highest value equivalent to the largest recorded value (0 when empty)."""
         nonzero = np.flatnonzero(self._counts)
-        return self._highest_at(int(nonzero[-1])) if nonzero.size else 0
+        return int(self.bucket_bounds(nonzero[-1:])[1][0]) if nonzero.size else 0
 
     @property
     def mean(self) -> float:
@@ -241,13 +242,8 @@ class Histogram:
         indices = np.flatnonzero(self._counts)
         if not indices.size:
             return 0.0
-        buckets = np.maximum((indices >> self._half_magnitude) - 1, 0) + self._unit
-        sub_buckets = np.where(
-            indices < self._half_count,
-            indices,
-            (indices & (self._half_count - 1)) + self._half_count,
-        )
-        midpoints = (sub_buckets << buckets) + ((1 << buckets) >> 1)
+        low, high = self.bucket_bounds(indices)
+        midpoints = low + ((high - low + 1) >> 1)
         counts = self._counts[indices].tolist()
         weighted = sum(map(operator.mul, counts, midpoints.tolist()))  # exact, like HdrHistogram
         return float(weighted) / sum(counts)
@@ -267,9 +263,10 @@ class Histogram:
             return [0] * len(wanted)
         targets = [max(int(min(p, 100.0) * total / 100 + 0.5), 1) for p in wanted]
         indices = np.searchsorted(cumulative, targets, side="left").tolist()
+        lows, highs = self.bucket_bounds(indices)
         return [
-            self._highest_at(index) if percentile else self._lowest_at(index)
-            for percentile, index in zip(wanted, indices, strict=True)
+            int(high) if percentile else int(low)
+            for percentile, low, high in zip(wanted, lows.tolist(), highs.tolist(), strict=True)
         ]
 
     def percentile_spectrum(self, ticks_per_half_distance: int = 5) -> list[tuple[float, int]]:
@@ -283,9 +280,8 @@ class Histogram:
         total = running[-1]
         points: list[tuple[float, int]] = []
         level = 0.0
-        for index, reached in zip(indices.tolist(), running, strict=True):
+        for value, reached in zip(self.bucket_bounds(indices)[1].tolist(), running, strict=True):
             current = (100.0 * reached) / total
-            value = self._highest_at(index)
             if reached == total:  # one step at the pending level, then the final 100 %
                 if current >= level:
                     points.append((level, value))

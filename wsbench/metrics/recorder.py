@@ -2,7 +2,7 @@
 
 Pure data: every timestamp is passed in (monotonic ns), nothing here reads a clock,
 prints or writes a file. The engine calls it; :meth:`Recorder.snapshot` gives a
-JSON-able *shard* that :mod:`wsbench.metrics.result` merges exactly with the shards of
+JSON-able *shard* that :mod:`wsbench.result.shards` merges exactly with the shards of
 other processes.
 
 Hot path: RTT samples (µs) are appended to :attr:`Recorder.rtt_pending` and recorded

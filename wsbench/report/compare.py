@@ -2,7 +2,7 @@
 
 Every target is compared with a reference target on p50 and p99 of RTT and of the total
 upgrade time: a ratio and a difference, each with a bootstrap confidence interval
-(:mod:`wsbench.report.stats`), and a plain verdict ("nginx p99 RTT 1.8× envoy
+(:mod:`wsbench.result.stats`), and a plain verdict ("nginx p99 RTT 1.8× envoy
 [1.6–2.0]", "within noise"). Pure except :func:`render_compare`, which writes the page.
 """
 
@@ -17,11 +17,12 @@ from typing import Any
 
 from wsbench import __version__
 from wsbench.errors import UsageError
-from wsbench.report import fmt, model, plots
-from wsbench.report.distribution import Distribution, HdrDecodeError, distribution_of
+from wsbench.report import model, plots
 from wsbench.report.model import Cell, Table
 from wsbench.report.render import environment, write_html
-from wsbench.report.stats import (
+from wsbench.result import fmt
+from wsbench.result.distribution import Distribution, HdrDecodeError, distribution_of
+from wsbench.result.stats import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
     RatioEstimate,

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wsbench.gate.verdict import GateVerdict
-from wsbench.report import fmt
+from wsbench.result import fmt
+from wsbench.result.verdict import GateVerdict
 
 __all__ = [
     "UPGRADE_PHASES",

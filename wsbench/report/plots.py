@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from wsbench.report.distribution import Distribution
+from wsbench.result.distribution import Distribution
 
 __all__ = [
     "PALETTE",

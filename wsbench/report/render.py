@@ -15,9 +15,9 @@ from typing import Any
 import jinja2
 
 from wsbench import __version__
-from wsbench.gate.verdict import GateVerdict
 from wsbench.report import model, plots
-from wsbench.report.distribution import Distribution, HdrDecodeError, distribution_of
+from wsbench.result.distribution import Distribution, HdrDecodeError, distribution_of
+from wsbench.result.verdict import GateVerdict
 
 __all__ = ["render_report", "report_html", "environment", "write_html"]
 

@@ -48,6 +48,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from wsbench.errors import LocalError
+from wsbench.files import write_json_atomic
 from wsbench.server.counters import (
     ABORTED,
     CLOSE_RECEIVED,
@@ -414,10 +415,7 @@ def _announce(pod_name: str, port: int, urls: list[str], ready_file: str | None)
     pid = os.getpid()
     print(f"wsbench serve: ready pod={pod_name} pid={pid} urls={','.join(urls)}", flush=True)
     if ready_file is not None:
-        tmp = f"{ready_file}.tmp-{pid}"
-        with open(tmp, "w", encoding="utf-8") as file:
-            json.dump({"pod": pod_name, "pid": pid, "port": port, "urls": urls}, file)
-        os.replace(tmp, ready_file)
+        write_json_atomic(ready_file, {"pod": pod_name, "pid": pid, "port": port, "urls": urls}, compact=True)
 
 
 class _Supervisor:

@@ -16,35 +16,19 @@ from typing import Any
 
 import numpy as np
 
+from wsbench.errors import HdrDecodeError
 from wsbench.metrics.histogram import Histogram
+from wsbench.result.summary import Summary
 
 __all__ = ["Distribution", "HdrDecodeError", "distribution_of", "percentile_index", "bucket_bounds"]
-
-
-class HdrDecodeError(ValueError):
-    """A summary's ``hdr`` is not a histogram in the standard V2 compressed encoding."""
 
 
 def bucket_bounds(
     indices: np.ndarray, *, lowest: int, significant_digits: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Lowest and highest equivalent value of HDR counts-array ``indices`` (vectorised).
-
-    The layout is HdrHistogram's: ``2 * 10**digits`` values at unit resolution, then
-    buckets that double in width.
-    """
-    unit = int(np.floor(np.log2(lowest)))
-    count_magnitude = int(np.ceil(np.log2(2 * 10**significant_digits)))
-    half_magnitude = max(count_magnitude, 1) - 1
-    half_count = 1 << half_magnitude
-    indices = np.asarray(indices, dtype=np.int64)
-    bucket = (indices >> half_magnitude) - 1
-    sub_bucket = (indices & (half_count - 1)) + half_count
-    first = bucket < 0
-    sub_bucket = np.where(first, sub_bucket - half_count, sub_bucket)
-    bucket = np.maximum(bucket, 0)
-    low = sub_bucket << (bucket + unit)
-    return low, low + (np.int64(1) << (bucket + unit)) - 1
+    """Lowest and highest equivalent value of HDR counts-array ``indices`` (vectorised),
+    in the layout of :class:`Histogram` (which owns it)."""
+    return Histogram(lowest=lowest, significant_digits=significant_digits).bucket_bounds(indices)
 
 
 def percentile_index(cumulative: np.ndarray, total: int, percentile: float) -> np.ndarray:
@@ -69,10 +53,7 @@ class Distribution:
     def from_histogram(cls, histogram: Histogram) -> Distribution:
         """The non-empty buckets of a :class:`Histogram`."""
         indices, counts = histogram.to_sparse()
-        lowest, _highest, digits = histogram.layout
-        low, high = bucket_bounds(
-            np.asarray(indices, dtype=np.int64), lowest=lowest, significant_digits=digits
-        )
+        low, high = histogram.bucket_bounds(np.asarray(indices, dtype=np.int64))
         return cls(low, high, np.asarray(counts, dtype=np.int64))
 
     @classmethod
@@ -130,14 +111,17 @@ class Distribution:
         return self.highest_us.astype(float), np.cumsum(self.counts) / total
 
 
-def distribution_of(summary: Mapping[str, Any] | None) -> Distribution | None:
+def distribution_of(summary: Summary | Mapping[str, Any] | None) -> Distribution | None:
     """The distribution of a summary ``H`` of the Result; None when it carries no ``hdr``.
 
-    Raises :class:`HdrDecodeError` when the ``hdr`` is present but unreadable.
+    Raises :class:`~wsbench.errors.HdrDecodeError` when the ``hdr`` is present but unreadable.
     """
-    if not isinstance(summary, Mapping):
+    if isinstance(summary, Summary):
+        text: Any = summary.hdr
+    elif isinstance(summary, Mapping):
+        text = summary.get("hdr")
+    else:
         return None
-    text = summary.get("hdr")
     if not isinstance(text, str) or not text:
         return None
     return Distribution.from_hdr(text)

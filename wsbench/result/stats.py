@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wsbench.report.distribution import Distribution, percentile_index
+from wsbench.result.distribution import Distribution, percentile_index
 
 __all__ = [
     "DEFAULT_RESAMPLES",

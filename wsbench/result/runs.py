@@ -1,6 +1,8 @@
 """Merge the Results of several machines into one Result (``wsbench merge``).
 
-Pure: Result dicts in, one Result dict out; nothing here reads a file or a clock.
+Pure: Result dicts in, one :class:`~wsbench.result.model.Result` out; nothing here reads a
+file or a clock. Each target goes through the one target merge
+(:func:`~wsbench.result.merge.merge_targets`), each input a part shifted by its offset.
 Two kinds of input (DESIGN.md, "Scale beyond one machine"), which do not mix:
 
 - **shards** of one run (``wsbench run --shard I/N``, e.g. a Kubernetes Indexed Job):
@@ -25,7 +27,7 @@ Aligned, not exact:
   percentiles, not their histograms, so the merged value is the highest input's: an upper
   bound (the p99 of a union never exceeds the largest p99 of its parts).
 - **sessions.peak_open**: the rule the runner applies to its workers
-  (:func:`~wsbench.metrics.result.peak_open`) on the aligned timeline: a lower bound of the
+  (:func:`~wsbench.result.merge.peak_open`) on the aligned timeline: a lower bound of the
   instantaneous peak; the sum of the inputs' peaks, an upper bound, is in
   ``merge.peak_open_upper_bound``.
 - **disruptions**: concatenated (each input injected its own), tagged with the input,
@@ -35,13 +37,14 @@ Aligned, not exact:
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from wsbench.errors import UsageError
-from wsbench.metrics.histogram import Histogram
-from wsbench.metrics.result import RESULT_SCHEMA, merge_encoded, peak_open, sum_counts
+from wsbench.result.merge import TargetPart, merge_targets
+from wsbench.result.model import RESULT_SCHEMA, Generator, Result
 
 __all__ = ["MergedResult", "merge_results", "RUN_SPECIFIC_KEYS"]
 
@@ -64,8 +67,13 @@ _NOTES = (
 class MergedResult:
     """The merged Result and the warnings a user must see (missing shards, partial inputs)."""
 
-    result: dict[str, Any]
+    merged: Result
     warnings: tuple[str, ...]
+
+    @cached_property
+    def result(self) -> dict[str, Any]:
+        """The merged Result as ``result.json`` holds it."""
+        return self.merged.to_json()
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,7 @@ class _Input:
     data: Mapping[str, Any]
     shard: tuple[int, int] | None
     started: float  # started_at, Unix seconds
+    result: Result = field(compare=False, default_factory=Result)
 
     @property
     def tag(self) -> str:
@@ -84,7 +93,7 @@ class _Input:
         return {"shard": self.shard[0]} if self.shard else {"run_id": self.data.get("run_id")}
 
 
-def merge_results(inputs: Sequence[tuple[str, Mapping[str, Any]]], *, run_id: str) -> MergedResult:
+def merge_results(inputs: Sequence[tuple[str, Mapping[str, Any] | Result]], *, run_id: str) -> MergedResult:
     """Merge ``(label, Result)`` pairs into one Result named ``run_id``.
 
     Raises :class:`~wsbench.errors.UsageError` (one line, naming the input) when the inputs
@@ -95,9 +104,9 @@ def merge_results(inputs: Sequence[tuple[str, Mapping[str, Any]]], *, run_id: st
     first = parts[0]
     warnings: list[str] = []
     merge: dict[str, Any] = {}
-    complete = all(part.data.get("complete") is True for part in parts)
+    complete = all(part.result.complete is True for part in parts)
     for part in parts:
-        if part.data.get("complete") is not True:
+        if part.result.complete is not True:
             warnings.append(f"{part.label} is partial (complete: false)")
     if first.shard is not None:
         count = first.shard[1]
@@ -111,64 +120,70 @@ def merge_results(inputs: Sequence[tuple[str, Mapping[str, Any]]], *, run_id: st
     else:
         merge.update(kind="runs", count=len(parts))
     merge["inputs"] = [
-        {"source": part.label, "run_id": part.data.get("run_id"), "started_at": part.data.get("started_at"),
-         "complete": part.data.get("complete") is True,
+        {"source": part.label, "run_id": part.result.run_id, "started_at": part.result.started_at,
+         "complete": part.result.complete is True,
          "shard": {"index": part.shard[0], "count": part.shard[1]} if part.shard else None,
-         "host": _machine(part.data).get("host")}
+         "host": _machine(part.result).get("host")}
         for part in parts
     ]
 
     names = _target_names(parts)
-    targets: dict[str, Any] = {}
+    targets = {}
     merge.update(alignment={}, offsets_s={}, peak_open_upper_bound={})
     for name in names:
-        having = [part for part in parts if name in part.data["targets"]]
+        having = [part for part in parts if name in part.result.targets]
         warnings.extend(f"target {name!r} is missing from {part.label}"
-                        for part in parts if name not in part.data["targets"])
+                        for part in parts if name not in part.result.targets)
         alignment, offsets = _offsets(name, having)
-        target, upper = _merge_target(name, having, offsets)
-        target["complete"] = target["complete"] and len(having) == len(parts)
-        complete = complete and target["complete"]
+        target = merge_targets(
+            [TargetPart(part.result.targets[name], label=part.label, shift_s=offset, tag=part.tag_fields)
+             for part, offset in zip(having, offsets, strict=True)],
+            name=name,
+        )
+        if len(having) != len(parts):
+            target = replace(target, complete=False)
+        complete = complete and target.complete is True
         targets[name] = target
         merge["alignment"][name] = alignment
         merge["offsets_s"][name] = {part.tag: round(offset, 3) for part, offset in zip(having, offsets, strict=True)}
-        merge["peak_open_upper_bound"][name] = upper
+        merge["peak_open_upper_bound"][name] = sum(part.result.targets[name].session_counts.peak_open
+                                                   for part in having)
     merge["notes"] = list(_NOTES)
     if first.shard is None:
         merge["notes"].append(f"plain runs: each of the {len(parts)} inputs ran the whole scenario, "
                               "so the merged load is their sum")
 
     begin = min(part.started for part in parts)
-    end = max(part.started + _number(part.data.get("duration_s")) for part in parts)
-    scenario = dict(first.data["scenario"])
+    end = max(part.started + (part.result.duration_s or 0.0) for part in parts)
+    scenario = dict(first.result.scenario or {})
     if "shard" in scenario:
         scenario["shard"] = None
     earliest = min(parts, key=lambda part: part.started)
-    result: dict[str, Any] = {
-        "schema": RESULT_SCHEMA,
-        "run_id": run_id,
-        "started_at": earliest.data["started_at"],
-        "duration_s": round(end - begin, 3),
-        "complete": complete,
-        "wsbench_version": first.data.get("wsbench_version"),
-        "python": first.data.get("python"),
-        "scenario": scenario,
-        "merge": merge,
-        "generator": _merge_generator(parts),
-        **{key: value for key, value in first.data.items() if key not in _OWN_KEYS},
-        "targets": targets,
-    }
-    return MergedResult(result=result, warnings=tuple(warnings))
+    merged = Result(
+        run_id=run_id,
+        started_at=earliest.result.started_at,
+        duration_s=round(end - begin, 3),
+        complete=complete,
+        wsbench_version=first.result.wsbench_version,
+        python=first.result.python,
+        scenario=scenario,
+        merge=merge,
+        generator=_merge_generator(parts),
+        targets=targets,
+        extra={**{key: None for key in ("wsbench_version", "python") if getattr(first.result, key) is None},
+               **{key: value for key, value in first.result.extra.items() if key not in _OWN_KEYS}},
+    )
+    return MergedResult(merged=merged, warnings=tuple(warnings))
 
 
 # --- checks -----------------------------------------------------------------------
 
 
-def _check(inputs: Sequence[tuple[str, Mapping[str, Any]]]) -> list[_Input]:
+def _check(inputs: Sequence[tuple[str, Mapping[str, Any] | Result]]) -> list[_Input]:
     """The inputs in merge order (shards by index), or a one-line UsageError."""
     if not inputs:
         raise UsageError("merge: no Results given")
-    parts = [_input(label, data) for label, data in inputs]
+    parts = [_input(label, data.to_json() if isinstance(data, Result) else data) for label, data in inputs]
     sharded = [(part, part.shard) for part in parts if part.shard is not None]
     plain = [part for part in parts if part.shard is None]
     if sharded and plain:
@@ -223,7 +238,8 @@ def _input(label: str, data: Mapping[str, Any]) -> _Input:
         if not (type(index) is int and type(count) is int and 0 <= index < count):
             raise UsageError(f"{label}: bad 'shard' {shard!r} (expected {{index: I, count: N}}, 0 <= I < N)")
         parsed = (index, count)
-    return _Input(label=label, data=data, shard=parsed, started=_started(label, data.get("started_at")))
+    return _Input(label=label, data=data, shard=parsed, started=_started(label, data.get("started_at")),
+                  result=Result.from_json(data, source=label))
 
 
 def _started(label: str, text: Any) -> float:
@@ -254,13 +270,8 @@ def _fraction(shard: tuple[int, int] | None) -> str:
     return f"{shard[0]}/{shard[1]}" if shard else "-"
 
 
-def _number(value: Any) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
-
-
-def _machine(data: Mapping[str, Any]) -> Mapping[str, Any]:
-    machine = (data.get("generator") or {}).get("machine")
-    return machine if isinstance(machine, Mapping) else {}
+def _machine(result: Result) -> Mapping[str, Any]:
+    return (result.generator.machine if result.generator else None) or {}
 
 
 # --- targets ----------------------------------------------------------------------
@@ -269,146 +280,39 @@ def _machine(data: Mapping[str, Any]) -> Mapping[str, Any]:
 def _target_names(parts: Sequence[_Input]) -> list[str]:
     names: list[str] = []
     for part in parts:
-        names.extend(name for name in part.data["targets"] if name not in names)
+        names.extend(name for name in part.result.targets if name not in names)
     return names
 
 
 def _offsets(name: str, parts: Sequence[_Input]) -> tuple[str, list[float]]:
     """How each input's timeline t = 0 lies after the earliest one's (s), and by what clock."""
-    t0 = [part.data["targets"][name].get("t0_unix_s") for part in parts]
-    if all(isinstance(value, int | float) and not isinstance(value, bool) for value in t0):
-        alignment = "t0_unix_s"
+    t0 = [part.result.targets[name].t0_unix_s for part in parts]
+    if all(value is not None for value in t0):
+        alignment, times = "t0_unix_s", [float(value or 0.0) for value in t0]
     else:
-        alignment, t0 = "started_at", [part.started for part in parts]
-    earliest = min(t0)
-    return alignment, [value - earliest for value in t0]
-
-
-def _merge_target(name: str, parts: Sequence[_Input], offsets: Sequence[float]) -> tuple[dict[str, Any], int]:
-    """One target of the merged Result, and the upper bound of its peak open sessions."""
-    entries = [part.data["targets"][name] for part in parts]
-    timeline = _merge_timelines(
-        (entry.get("timeline") or {}, round(offset)) for entry, offset in zip(entries, offsets, strict=True)
-    )
-    peaks = [int(entry["sessions"].get("peak_open", 0)) for entry in entries]
-    sessions = sum_counts({k: v for k, v in entry["sessions"].items() if k != "peak_open"} for entry in entries)
-    sessions["peak_open"] = peak_open(timeline.get("open", []), peaks)
-    phases: list[str] = []
-    for entry in entries:
-        phases.extend(phase for phase in entry.get("upgrade") or {} if phase not in phases)
-    by_side = sum_counts(entry.get("closes", {}).get("by_side", {}) for entry in entries)
-    for side in ("client", "server", "abnormal"):
-        by_side.setdefault(side, 0)
-
-    def summary(key: str, pick: Any) -> dict[str, Any]:
-        return _merge_summaries(f"targets.{name}.{key}", [(part.label, pick(entry)) for part, entry
-                                                          in zip(parts, entries, strict=True)])
-
-    target: dict[str, Any] = {
-        "url": entries[0].get("url"),
-        "complete": all(entry.get("complete") is True for entry in entries),
-        "sessions": sessions,
-        "upgrade": {phase: summary(f"upgrade.{phase}", lambda e, p=phase: (e.get("upgrade") or {}).get(p))
-                    for phase in phases},
-        "rtt": summary("rtt", lambda e: e.get("rtt")),
-        "recovery": summary("recovery", lambda e: e.get("recovery")),
-        "messages": sum_counts(entry["messages"] for entry in entries),
-        "closes": {"by_code": sum_counts(entry.get("closes", {}).get("by_code", {}) for entry in entries),
-                   "by_side": by_side},
-        "upgrade_failures": sum_counts(entry.get("upgrade_failures", {}) for entry in entries),
-        "disruptions": _merge_disruptions(parts, entries, offsets),
-        "timeline": timeline,
-    }
-    if any("subprotocols" in entry for entry in entries):
-        target["subprotocols"] = sum_counts(entry.get("subprotocols", {}) for entry in entries)
-    if all(isinstance(entry.get("t0_unix_s"), int | float) for entry in entries):
-        target["t0_unix_s"] = min(entry["t0_unix_s"] for entry in entries)
-    return target, sum(peaks)
-
-
-def _merge_summaries(where: str, summaries: Sequence[tuple[str, Any]]) -> dict[str, Any]:
-    """The summary of the exact merge of the histograms (``hdr``) behind ``summaries``."""
-    encoded: list[tuple[str, str]] = []
-    for label, summary in summaries:
-        if not isinstance(summary, Mapping):
-            continue
-        hdr = summary.get("hdr")
-        if isinstance(hdr, str):
-            encoded.append((label, hdr))
-        elif summary.get("count"):
-            raise UsageError(f"{label}: {where} has samples but no 'hdr' histogram to merge")
-    try:
-        return merge_encoded(text for _, text in encoded).summary_ms()
-    except ValueError:
-        for label, text in encoded:  # name the input whose histogram is broken
-            try:
-                Histogram.decode(text)
-            except ValueError as exc:
-                raise UsageError(f"{label}: {where}.hdr: {exc}") from exc
-        raise
-
-
-def _merge_timelines(parts: Iterable[tuple[Mapping[str, Any], int]]) -> dict[str, list[Any]]:
-    """Per-second series shifted by whole seconds and summed (``*_ms`` series: the highest)."""
-    slots: dict[str, dict[int, Any]] = {}
-    length = 0
-    for timeline, shift in parts:
-        seconds = timeline.get("t_s") or []
-        for key, values in timeline.items():
-            if key == "t_s" or not isinstance(values, list):
-                continue
-            series = slots.setdefault(key, {})
-            for t, value in zip(seconds, values, strict=False):
-                slot = int(round(t)) - 1 + shift
-                if value is None:
-                    continue
-                if key.endswith("_ms"):
-                    series[slot] = max(series.get(slot, value), value)
-                else:
-                    series[slot] = series.get(slot, 0) + value
-        for t in seconds:
-            length = max(length, int(round(t)) + shift)
-    merged: dict[str, list[Any]] = {"t_s": [float(slot + 1) for slot in range(length)]}
-    for key, series in slots.items():
-        empty = None if key.endswith("_ms") else 0
-        merged[key] = [series.get(slot, empty) for slot in range(length)]
-    return merged
-
-
-def _merge_disruptions(parts: Sequence[_Input], entries: Sequence[Mapping[str, Any]],
-                       offsets: Sequence[float]) -> list[dict[str, Any]]:
-    merged = []
-    for part, entry, offset in zip(parts, entries, offsets, strict=True):
-        for record in entry.get("disruptions") or []:
-            if not isinstance(record, Mapping):
-                continue
-            moved = {**record, **part.tag_fields}
-            for key in ("at_s", "done_at_s"):
-                if isinstance(record.get(key), int | float):
-                    moved[key] = round(record[key] + offset, 3)
-            merged.append(moved)
-    return sorted(merged, key=lambda record: _number(record.get("at_s")))
+        alignment, times = "started_at", [part.started for part in parts]
+    earliest = min(times)
+    return alignment, [value - earliest for value in times]
 
 
 # --- generator ----------------------------------------------------------------------
 
 
-def _merge_generator(parts: Sequence[_Input]) -> dict[str, Any]:
+def _merge_generator(parts: Sequence[_Input]) -> Generator:
     """Processes summed, the worst CPU and loop lag, saturated if any input was."""
-    generators = [(part, part.data.get("generator") or {}) for part in parts]
-    reasons = [f"{part.tag}: {reason}" for part, g in generators for reason in g.get("saturation_reasons") or []]
-    machines = [{**_machine(part.data), **part.tag_fields} for part in parts]
-    return {
-        "processes": sum(int(_number(g.get("processes"))) for _, g in generators),
-        "cpu_percent_max": max(_number(g.get("cpu_percent_max")) for _, g in generators),
-        "loop_lag_ms_p99": max(_number(g.get("loop_lag_ms_p99")) for _, g in generators),
-        "saturated": any(g.get("saturated") for _, g in generators) or bool(reasons),
-        "saturation_reasons": reasons,
-        "workers": [{**worker, **part.tag_fields} for part, g in generators for worker in g.get("workers") or []
-                    if isinstance(worker, Mapping)],
-        "machine": _common_machine([_machine(part.data) for part in parts]),
-        "machines": machines,
-    }
+    generators = [(part, part.result.generator or Generator()) for part in parts]
+    reasons = [f"{part.tag}: {reason}" for part, g in generators for reason in g.saturation_reasons or ()]
+    machines = [{**_machine(part.result), **part.tag_fields} for part in parts]
+    return Generator(
+        processes=sum(g.processes or 0 for _, g in generators),
+        cpu_percent_max=max(g.cpu_percent_max or 0.0 for _, g in generators),
+        loop_lag_ms_p99=max(g.loop_lag_ms_p99 or 0.0 for _, g in generators),
+        saturated=any(g.saturated for _, g in generators) or bool(reasons),
+        saturation_reasons=tuple(reasons),
+        workers=tuple({**worker, **part.tag_fields} for part, g in generators for worker in g.workers or ()),
+        machine=_common_machine([_machine(part.result) for part in parts]),
+        extra={"machines": machines},
+    )
 
 
 def _common_machine(machines: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
