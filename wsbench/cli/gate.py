@@ -20,7 +20,7 @@ from wsbench.gate import (
     to_junit,
     to_markdown,
 )
-from wsbench.report.load import load_result
+from wsbench.report.load import read_result
 from wsbench.result.verdict import GateVerdict
 
 __all__ = ["gate", "emit_verdict"]
@@ -58,8 +58,8 @@ def gate(
     parse_thresholds(thresholds)  # a bad expression fails before any file is read
     for text in max_regressions:
         parse_max_regression(text)
-    data = load_result(result)
-    base = load_result(baseline) if baseline is not None else None
+    data = read_result(result)
+    base = read_result(baseline) if baseline is not None else None
     verdict = evaluate_gate(
         data,
         thresholds=thresholds,

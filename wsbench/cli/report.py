@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from wsbench.report.load import load_conformance, load_result
+from wsbench.report.load import load_conformance, read_result
 
 __all__ = ["report", "compare", "result_label"]
 
@@ -31,7 +31,7 @@ def report(result: Path, out: Path | None, conform: tuple[Path, ...], no_gate: b
     from wsbench.gate import evaluate_gate, scenario_thresholds
     from wsbench.report.render import render_report
 
-    data = load_result(result)
+    data = read_result(result)
     conformance = []
     for path in conform:
         loaded = load_conformance(path)
@@ -58,7 +58,7 @@ def compare(results: tuple[Path, ...], out: Path, reference: str | None, resampl
     """Compare targets (controllers) side by side, within one Result or across several."""
     from wsbench.report.compare import render_compare
 
-    loaded = [(result_label(path), load_result(path)) for path in results]
+    loaded = [(result_label(path), read_result(path)) for path in results]
     labels = [label for label, _ in loaded]
     if len(set(labels)) != len(labels):
         loaded = [(str(path), data) for path, (_label, data) in zip(results, loaded, strict=True)]

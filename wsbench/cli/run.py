@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from wsbench.cli.summary import summary_table
+from wsbench.result.model import Result
 from wsbench.scenario import Scenario, load_scenario
 
 __all__ = ["run", "write_report"]
@@ -90,12 +91,12 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
     """
     from wsbench.engine import orchestrate
     from wsbench.gate import evaluate_gate, parse_max_regression, parse_thresholds
-    from wsbench.report.load import load_result
+    from wsbench.report.load import read_result
 
     parse_thresholds(options.get("thresholds") or ())  # bad expressions fail before the run
     for text in max_regressions:
         parse_max_regression(text)
-    base = load_result(baseline) if gate_run and baseline is not None else None
+    base = read_result(baseline) if gate_run and baseline is not None else None
 
     if not options.get("insecure"):
         options.pop("insecure", None)
@@ -127,8 +128,8 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
                     "figures may be the generator's, not the target's", fg="yellow", err=True)
     verdict = None
     if gate_run:
-        verdict = evaluate_gate(outcome.result, baseline=base, max_regressions=max_regressions)
-    report = write_report(outcome.result, outcome.run_dir / "report.html", verdict)
+        verdict = evaluate_gate(outcome.typed, baseline=base, max_regressions=max_regressions)
+    report = write_report(outcome.typed, outcome.run_dir / "report.html", verdict)
     click.echo(f"result: {outcome.result_path}")
     click.echo(f"events: {outcome.run_dir / 'events.jsonl'}")
     if report is not None:
@@ -153,7 +154,7 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
     return 0
 
 
-def write_report(result: dict[str, Any], path: Path, verdict: Any) -> Path | None:
+def write_report(result: Result, path: Path, verdict: Any) -> Path | None:
     """The HTML report; a failure to draw it is a warning, never a lost Result."""
     from wsbench.report import render_report
 

@@ -1,6 +1,7 @@
 """``evaluate_gate``: thresholds, baseline regressions and run validity in one verdict. Pure.
 
-Takes Result dicts (already read from disk) and returns a :class:`GateVerdict`; the CLI
+Takes Results (typed :class:`~wsbench.result.model.Result`, or the dicts of their files)
+and returns a :class:`GateVerdict`; the CLI
 and ``wsbench run --gate`` print and write it. Validity rules come first: an interrupted
 run (``complete: false``) or a saturated load generator measured something other than
 the scenario asked for, so each fails the gate unless explicitly allowed (then it is a
@@ -21,16 +22,17 @@ from wsbench.gate.regression import (
     parse_max_regression,
 )
 from wsbench.gate.thresholds import evaluate_threshold
+from wsbench.result.model import Result
 from wsbench.result.stats import DEFAULT_RESAMPLES
 from wsbench.result.verdict import Check, GateVerdict, Observation
 
 __all__ = ["evaluate_gate", "scenario_thresholds", "parse_thresholds"]
 
 
-def scenario_thresholds(result: Mapping[str, Any]) -> list[str]:
+def scenario_thresholds(result: Result | Mapping[str, Any]) -> list[str]:
     """The ``thresholds`` list of the Result's scenario (strings); [] when absent."""
-    scenario = result.get("scenario")
-    if not isinstance(scenario, Mapping):
+    scenario = Result.coerce(result).scenario
+    if scenario is None:
         return []
     listed = scenario.get("thresholds") or []
     if isinstance(listed, str):
@@ -45,11 +47,11 @@ def parse_thresholds(texts: Iterable[str]) -> list[Threshold]:
     return [parse_threshold(text) for text in texts]
 
 
-def machine_mismatch(result: Mapping[str, Any], baseline: Mapping[str, Any]) -> str:
+def machine_mismatch(result: Result, baseline: Result) -> str:
     """What differs between the run's machine and the baseline's ("" when nothing, or unknown)."""
-    ours = (result.get("generator") or {}).get("machine")
-    theirs = (baseline.get("generator") or {}).get("machine")
-    if not isinstance(ours, Mapping) or not isinstance(theirs, Mapping):
+    ours = result.generator.machine if result.generator else None
+    theirs = baseline.generator.machine if baseline.generator else None
+    if ours is None or theirs is None:
         return ""
     differences = [
         f"{key} {theirs.get(key)!s} vs {ours.get(key)!s}"
@@ -64,10 +66,10 @@ LOAD_KEYS = ("sessions", "ramp", "duration", "mode", "rate", "messages", "messag
              "message_type", "deflate", "ping_interval", "transport")
 
 
-def scenario_mismatch(result: Mapping[str, Any], baseline: Mapping[str, Any]) -> str:
+def scenario_mismatch(result: Result, baseline: Result) -> str:
     """The load-shaping scenario keys whose values differ ("" when none, or unknown)."""
-    ours, theirs = result.get("scenario"), baseline.get("scenario")
-    if not isinstance(ours, Mapping) or not isinstance(theirs, Mapping):
+    ours, theirs = result.scenario, baseline.scenario
+    if ours is None or theirs is None:
         return ""
     return "; ".join(
         f"{key} {theirs.get(key)!s} vs {ours.get(key)!s}"
@@ -77,19 +79,15 @@ def scenario_mismatch(result: Mapping[str, Any], baseline: Mapping[str, Any]) ->
 
 
 def _validity(
-    result: Mapping[str, Any], *, allow_partial: bool, allow_saturated: bool
+    result: Result, *, allow_partial: bool, allow_saturated: bool
 ) -> tuple[list[Check], list[str]]:
     checks: list[Check] = []
     warnings: list[str] = []
-    run = str(result.get("run_id", "run"))
-    incomplete = [
-        name
-        for name, target in result.get("targets", {}).items()
-        if isinstance(target, Mapping) and target.get("complete") is False
-    ]
-    if result.get("complete") is False or incomplete:
+    run = result.run_id if result.run_id is not None else "run"
+    incomplete = [name for name, target in result.targets.items() if target.complete is False]
+    if result.complete is False or incomplete:
         detail = "the run was interrupted (complete: false)"
-        if incomplete and result.get("complete") is not False:
+        if incomplete and result.complete is not False:
             detail = f"incomplete targets: {', '.join(incomplete)}"
         if allow_partial:
             warnings.append(f"partial Result: {detail}; judged on what was measured")
@@ -102,9 +100,9 @@ def _validity(
                     "validity",
                 )
             )
-    generator = result.get("generator")
-    if isinstance(generator, Mapping) and generator.get("saturated"):
-        reasons = generator.get("saturation_reasons") or []
+    generator = result.generator
+    if generator is not None and generator.saturated:
+        reasons = generator.saturation_reasons or ()
         detail = "; ".join(str(r) for r in reasons) or "the load generator was saturated"
         if allow_saturated:
             warnings.append(f"load generator saturated: {detail}")
@@ -127,10 +125,10 @@ def _validity(
 
 
 def evaluate_gate(
-    result: Mapping[str, Any],
+    result: Result | Mapping[str, Any],
     *,
     thresholds: Sequence[str] = (),
-    baseline: Mapping[str, Any] | None = None,
+    baseline: Result | Mapping[str, Any] | None = None,
     max_regressions: Sequence[str] = (),
     targets: Sequence[str] | None = None,
     use_scenario_thresholds: bool = True,
@@ -147,7 +145,9 @@ def evaluate_gate(
     those targets (default: all). Raises :class:`UsageError` for malformed input and when
     there is nothing to check.
     """
-    known = list(result.get("targets", {}))
+    run = Result.coerce(result)
+    base = Result.coerce(baseline, source="baseline") if baseline is not None else None
+    known = list(run.targets)
     if targets:
         unknown = [t for t in targets if t not in known]
         if unknown:
@@ -159,7 +159,7 @@ def evaluate_gate(
         chosen = known
     sourced: list[tuple[str, str]] = []
     if use_scenario_thresholds:
-        sourced += [(text, "scenario") for text in scenario_thresholds(result)]
+        sourced += [(text, "scenario") for text in scenario_thresholds(run)]
     sourced += [(text, "--threshold") for text in thresholds]
     parsed: list[tuple[Threshold, str]] = []
     seen: set[str] = set()
@@ -167,23 +167,25 @@ def evaluate_gate(
         if text.strip() not in seen:
             seen.add(text.strip())
             parsed.append((parse_threshold(text), source))
-    if max_regressions and baseline is None:
+    if max_regressions and base is None:
         raise UsageError("--max-regression needs --baseline")
     limits: list[RegressionLimit] = []
-    if baseline is not None:
+    if base is not None:
         limits = [parse_max_regression(t) for t in (max_regressions or DEFAULT_MAX_REGRESSIONS)]
     if not parsed and not limits:
         raise UsageError(
             "nothing to check: give --threshold, --baseline, or thresholds in the scenario"
         )
-    checks, warnings = _validity(result, allow_partial=allow_partial, allow_saturated=allow_saturated)
-    for threshold, source in parsed:
-        checks.append(evaluate_threshold(result, threshold, targets=chosen, source=source))
-    if baseline is not None:
-        changed = scenario_mismatch(result, baseline)
+    checks, warnings = _validity(run, allow_partial=allow_partial, allow_saturated=allow_saturated)
+    if parsed:
+        document = run.to_json()  # thresholds are paths into the file: any key is addressable
+        for threshold, source in parsed:
+            checks.append(evaluate_threshold(document, threshold, targets=chosen, source=source))
+    if base is not None:
+        changed = scenario_mismatch(run, base)
         if changed:
             warnings.append(f"the baseline ran another load ({changed}): regressions compare the loads too")
-        mismatch = machine_mismatch(result, baseline)
+        mismatch = machine_mismatch(run, base)
         if mismatch:
             warnings.append(
                 f"the baseline was measured on another machine ({mismatch}): regressions "
@@ -191,15 +193,15 @@ def evaluate_gate(
             )
         for limit in limits:
             checks.append(
-                evaluate_regression(result, baseline, limit, targets=chosen, resamples=resamples)
+                evaluate_regression(run, base, limit, targets=chosen, resamples=resamples)
             )
         if not max_regressions:
             warnings.append(
                 f"baseline given without --max-regression: using {', '.join(DEFAULT_MAX_REGRESSIONS)}"
             )
     return GateVerdict(
-        run_id=str(result.get("run_id", "")),
+        run_id=run.run_id if run.run_id is not None else "",
         checks=tuple(checks),
         warnings=tuple(warnings),
-        baseline_run_id=str(baseline.get("run_id", "")) if baseline is not None else None,
+        baseline_run_id=(base.run_id if base.run_id is not None else "") if base is not None else None,
     )

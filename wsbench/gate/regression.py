@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from wsbench.errors import UsageError
 from wsbench.gate.expr import is_statistic_name
 from wsbench.result import fmt
 from wsbench.result.distribution import HdrDecodeError, distribution_of
+from wsbench.result.model import Result
 from wsbench.result.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, compare, parse_statistic
 from wsbench.result.verdict import Check, Observation
 
@@ -70,22 +70,13 @@ def parse_max_regression(text: str) -> RegressionLimit:
     return RegressionLimit(text.strip(), tuple(path), statistic, allowed)
 
 
-def _summary(target: Mapping[str, Any], path: Sequence[str]) -> Mapping[str, Any] | None:
-    node: Any = target
-    for segment in path:
-        if not isinstance(node, Mapping):
-            return None
-        node = node.get(segment)
-    return node if isinstance(node, Mapping) else None
-
-
 def _seed(*parts: str) -> int:
     return zlib.crc32("/".join(parts).encode())
 
 
 def evaluate_regression(
-    result: Mapping[str, Any],
-    baseline: Mapping[str, Any],
+    result: Result,
+    baseline: Result,
     limit: RegressionLimit,
     *,
     targets: Sequence[str],
@@ -95,7 +86,7 @@ def evaluate_regression(
     """Compare ``limit``'s statistic of each target with the baseline's same target."""
     expected = f"≤ {fmt.percent_change(1.0 + limit.allowed)} vs baseline"
     observations: list[Observation] = []
-    baseline_targets = baseline.get("targets", {})
+    baseline_targets = baseline.targets
     for target in targets:
         def no_data(reason: str, target: str = target) -> None:
             observations.append(Observation(target, target, "–", expected, False, f"no data: {reason}"))
@@ -104,8 +95,8 @@ def evaluate_regression(
             no_data(f"no target {target!r} in the baseline")
             continue
         try:
-            current = distribution_of(_summary(result["targets"][target], limit.summary_path))
-            before = distribution_of(_summary(baseline_targets[target], limit.summary_path))
+            current = distribution_of(result.targets[target].summary(limit.summary_path))
+            before = distribution_of(baseline_targets[target].summary(limit.summary_path))
         except HdrDecodeError as exc:
             no_data(f"unreadable histogram ({exc})")
             continue

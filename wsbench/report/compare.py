@@ -22,6 +22,7 @@ from wsbench.report.model import Cell, Table
 from wsbench.report.render import environment, write_html
 from wsbench.result import fmt
 from wsbench.result.distribution import Distribution, HdrDecodeError, distribution_of
+from wsbench.result.model import Result, TargetResult
 from wsbench.result.stats import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
@@ -29,6 +30,7 @@ from wsbench.result.stats import (
     bootstrap_statistics,
     compare,
 )
+from wsbench.result.summary import Summary
 
 __all__ = ["Entry", "Comparison", "entries_of", "compare_entries", "verdict_text", "compare_html", "render_compare"]
 
@@ -44,19 +46,16 @@ class Entry:
     label: str
     target: str
     run_label: str
-    result: Mapping[str, Any]
+    result: Result
 
     @property
-    def data(self) -> Mapping[str, Any]:
+    def data(self) -> TargetResult:
         """The target's section of the Result."""
-        return self.result["targets"][self.target]
+        return self.result.targets[self.target]
 
-    def summary(self, path: Sequence[str]) -> Any:
+    def summary(self, path: Sequence[str]) -> Summary | None:
         """The summary ``H`` at ``path`` in the target, or None."""
-        node: Any = self.data
-        for key in path:
-            node = node.get(key) if isinstance(node, Mapping) else None
-        return node
+        return self.data.summary(path)
 
 
 @dataclass(frozen=True)
@@ -71,12 +70,17 @@ class Comparison:
     verdict: str
 
 
-def entries_of(results: Sequence[tuple[str, Mapping[str, Any]]]) -> list[Entry]:
+def _typed(results: Sequence[tuple[str, Result | Mapping[str, Any]]]) -> list[tuple[str, Result]]:
+    return [(label, Result.coerce(result, source=label)) for label, result in results]
+
+
+def entries_of(results: Sequence[tuple[str, Result | Mapping[str, Any]]]) -> list[Entry]:
     """Every target of every Result; labels gain the run's label only where names repeat."""
-    names = [name for _label, result in results for name in result.get("targets", {})]
+    typed = _typed(results)
+    names = [name for _label, result in typed for name in result.targets]
     out = []
-    for run_label, result in results:
-        for name in result.get("targets", {}):
+    for run_label, result in typed:
+        for name in result.targets:
             label = name if names.count(name) == 1 else f"{name} · {run_label}"
             out.append(Entry(label, str(name), run_label, result))
     labels = [e.label for e in out]
@@ -157,15 +161,15 @@ def _side_by_side(entries: Sequence[Entry]) -> Table:
     rows = []
     for entry in entries:
         data = entry.data
-        sessions, messages = model.section(data, "sessions"), model.section(data, "messages")
+        sessions, messages = data.sessions or {}, data.messages or {}
         rtt, total = entry.summary(("rtt",)), entry.summary(("upgrade", "total"))
         flags = []
-        if entry.result.get("complete") is False or data.get("complete") is False:
+        if entry.result.complete is False or data.complete is False:
             flags.append("partial")
-        if model.section(entry.result, "generator").get("saturated"):
+        if entry.result.generator is not None and entry.result.generator.saturated:
             flags.append("generator saturated")
 
-        def ms(summary: Any, stat: str) -> Cell:
+        def ms(summary: Summary | None, stat: str) -> Cell:
             value = model.summary_value(summary, stat)
             return Cell(fmt.ms(value), value)
 
@@ -206,29 +210,30 @@ def _comparison_table(comparisons: Sequence[Comparison], confidence: float, resa
     return Table(columns, tuple(rows), f"Against {reference} (bootstrap, {resamples} resamples)", numeric_from=2)
 
 
-def _runs_table(results: Sequence[tuple[str, Mapping[str, Any]]]) -> Table:
+def _runs_table(results: Sequence[tuple[str, Result]]) -> Table:
     rows = []
     for label, result in results:
-        scenario = result.get("scenario")
-        name = scenario.get("name", "") if isinstance(scenario, Mapping) else ""
+        name = (result.scenario or {}).get("name", "")
+        run_id, started = result.run_id, result.started_at
         rows.append((
-            Cell(label, label), Cell(str(result.get("run_id", "–")), str(result.get("run_id", ""))),
-            Cell(str(result.get("started_at", "–")), str(result.get("started_at", ""))),
+            Cell(label, label), Cell(str(run_id) if run_id is not None else "–", str(run_id or "")),
+            Cell(str(started) if started is not None else "–", str(started or "")),
             Cell(str(name) or "–", str(name)), Cell(model.scenario_fingerprint(result), model.scenario_fingerprint(result)),
-            Cell("no" if result.get("complete") is False else "yes", "", "bad" if result.get("complete") is False else ""),
-            Cell(", ".join(result.get("targets", {})), ""),
+            Cell("no" if result.complete is False else "yes", "", "bad" if result.complete is False else ""),
+            Cell(", ".join(result.targets), ""),
         ))
     return Table(("input", "run", "started", "scenario", "fingerprint", "complete", "targets"), tuple(rows), "Inputs", numeric_from=99)
 
 
 def compare_html(
-    results: Sequence[tuple[str, Mapping[str, Any]]],
+    results: Sequence[tuple[str, Result | Mapping[str, Any]]],
     *,
     reference: str | None = None,
     resamples: int = DEFAULT_RESAMPLES,
     confidence: float = DEFAULT_CONFIDENCE,
 ) -> str:
     """The comparison page as a string; ``results`` are ``(label, Result)`` pairs."""
+    results = _typed(results)
     entries = entries_of(results)
     if len(entries) < 2:
         raise UsageError("compare needs at least two targets (in one Result or across Results)")
@@ -267,7 +272,7 @@ def compare_html(
 
 
 def render_compare(
-    results: Sequence[tuple[str, Mapping[str, Any]]],
+    results: Sequence[tuple[str, Result | Mapping[str, Any]]],
     out_path: str | Path,
     *,
     reference: str | None = None,

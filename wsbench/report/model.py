@@ -1,8 +1,8 @@
-"""From a Result ``dict`` to what the report templates show. Pure: no I/O, no plotting.
+"""From a typed :class:`~wsbench.result.model.Result` to what the report templates show.
 
-Every section tolerates its absence from the Result (older or partial runs, runs without
-disruptions or conformance): missing sections become ``None`` or empty lists and the
-template says "not measured" instead of failing.
+Pure: no I/O, no plotting. Every section tolerates its absence from the Result (older or
+partial runs, runs without disruptions or conformance): missing sections become ``None``
+or empty lists and the template says "not measured" instead of failing.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wsbench.result import fmt
+from wsbench.result.model import Disruption, Result, TargetResult
+from wsbench.result.summary import Summary
 from wsbench.result.verdict import GateVerdict
 
 __all__ = [
@@ -98,14 +100,9 @@ def _num(value: Any) -> float | None:
     return float(value)
 
 
-def summary_value(summary: Any, stat: str) -> float | None:
+def summary_value(summary: Summary | None, stat: str) -> float | None:
     """One statistic of a summary ``H`` (ms, or the sample count); None when unknown or empty."""
-    if not isinstance(summary, Mapping):
-        return None
-    count = _num(summary.get("count"))
-    if stat != "count" and count == 0:
-        return None
-    return _num(summary.get(stat))
+    return summary.statistic(stat) if summary is not None else None
 
 
 def _ms_cell(value: float | None) -> Cell:
@@ -117,37 +114,37 @@ def _count_cell(value: Any) -> Cell:
     return Cell(fmt.count(number) if number is not None else "–", number)
 
 
-def scenario_fingerprint(result: Mapping[str, Any]) -> str:
+def scenario_fingerprint(result: Result) -> str:
     """A short hash of the scenario as loaded: two runs with the same one are comparable."""
-    scenario = result.get("scenario")
+    scenario = result.scenario
     canonical = json.dumps(scenario, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
-def versions(result: Mapping[str, Any]) -> dict[str, str]:
+def versions(result: Result) -> dict[str, str]:
     """Software versions: the ``versions`` object, plus top-level ``*_version`` and ``python`` keys."""
-    found = {str(k): str(v) for k, v in section(result, "versions").items()}
-    for key, value in result.items():
+    found = {str(k): str(v) for k, v in result.section("versions").items()}
+    tops = {"wsbench_version": result.wsbench_version, "python": result.python, **result.extra}
+    for key, value in tops.items():
         if (key.endswith("_version") or key == "python") and isinstance(value, str | int | float):
             found.setdefault(key.removesuffix("_version"), str(value))
     return found
 
 
-def banners(result: Mapping[str, Any], verdict: GateVerdict | None = None) -> list[Banner]:
+def banners(result: Result, verdict: GateVerdict | None = None) -> list[Banner]:
     """Warnings for the top of the page: partial run, saturated generator, failed gate."""
     out: list[Banner] = []
-    targets = section(result, "targets")
-    incomplete = [n for n, t in targets.items() if isinstance(t, Mapping) and t.get("complete") is False]
-    if result.get("complete") is False or incomplete:
-        duration = _num(result.get("duration_s"))
+    incomplete = [n for n, t in result.targets.items() if t.complete is False]
+    if result.complete is False or incomplete:
+        duration = _num(result.duration_s)
         detail = "The run was interrupted" + (f" after {duration:g} s" if duration is not None else "")
         detail += "; everything below is what was measured until then, not the full scenario."
         if incomplete:
             detail += f" Incomplete targets: {', '.join(incomplete)}."
         out.append(Banner("partial", "Partial result (complete: false)", detail))
-    generator = section(result, "generator")
-    if generator.get("saturated"):
-        reasons = tuple(str(r) for r in generator.get("saturation_reasons") or ())
+    generator = result.generator
+    if generator is not None and generator.saturated:
+        reasons = tuple(str(r) for r in generator.saturation_reasons or ())
         out.append(
             Banner(
                 "saturated",
@@ -169,15 +166,14 @@ def banners(result: Mapping[str, Any], verdict: GateVerdict | None = None) -> li
     return out
 
 
-def cards(result: Mapping[str, Any], verdict: GateVerdict | None = None) -> list[Card]:
+def cards(result: Result, verdict: GateVerdict | None = None) -> list[Card]:
     """One summary card per target."""
     out: list[Card] = []
-    for name, target in section(result, "targets").items():
-        sessions = section(target, "sessions")
-        messages = section(target, "messages")
-        upgrade = section(target, "upgrade")
-        rtt = target.get("rtt")
-        total = upgrade.get("total")
+    for name, target in result.targets.items():
+        sessions = target.sessions or {}
+        messages = target.messages or {}
+        rtt = target.rtt
+        total = target.summary(("upgrade", "total"))
         attempted, opened = _num(sessions.get("attempted")), _num(sessions.get("opened"))
         figures = [
             ("sessions opened", f"{fmt.count(opened)} / {fmt.count(attempted)}" if opened is not None else "–"),
@@ -193,7 +189,7 @@ def cards(result: Mapping[str, Any], verdict: GateVerdict | None = None) -> list
         failed = _num(sessions.get("failed"))
         if failed:
             alerts.append(f"{fmt.count(failed)} upgrades failed")
-        if target.get("complete") is False:
+        if target.complete is False:
             alerts.append("incomplete")
         gate = detail = None
         if verdict is not None:
@@ -202,11 +198,12 @@ def cards(result: Mapping[str, Any], verdict: GateVerdict | None = None) -> list
                 bad = [o for o in mine if not o.passed]
                 gate = "failed" if bad else "passed"
                 detail = f"{len(mine) - len(bad)} of {len(mine)} checks passed"
-        out.append(Card(str(name), str(target.get("url", "")), tuple(figures), tuple(alerts), gate, detail or ""))
+        out.append(Card(str(name), target.url if target.url is not None else "", tuple(figures), tuple(alerts),
+                        gate, detail or ""))
     return out
 
 
-def histogram_table(rows: Sequence[tuple[str, Any]], *, caption: str = "", first: str = "target") -> Table:
+def histogram_table(rows: Sequence[tuple[str, Summary | None]], *, caption: str = "", first: str = "target") -> Table:
     """A table of summaries ``H``: one row per (label, summary)."""
     body = []
     for label, summary in rows:
@@ -219,36 +216,40 @@ def histogram_table(rows: Sequence[tuple[str, Any]], *, caption: str = "", first
     return Table(columns, tuple(body), caption)
 
 
-def upgrade_table(result: Mapping[str, Any]) -> Table:
+def upgrade_table(result: Result) -> Table:
     """Upgrade phases: p50 and p99 of each phase per target (phases absent everywhere are dropped)."""
-    targets = section(result, "targets")
+    targets = result.targets
     present = [
         phase
         for phase in UPGRADE_PHASES
-        if any(summary_value(section(t, "upgrade").get(phase), "count") for t in targets.values())
+        if any(summary_value(t.summary(("upgrade", phase)), "count") for t in targets.values())
     ]
     columns = ["target"]
     for phase in present:
         columns += [f"{phase.upper()} p50", f"{phase.upper()} p99"]
     rows = []
     for name, target in targets.items():
-        upgrade = section(target, "upgrade")
         cells = [Cell(str(name), str(name))]
         for phase in present:
-            cells += [_ms_cell(summary_value(upgrade.get(phase), "p50")), _ms_cell(summary_value(upgrade.get(phase), "p99"))]
+            summary = target.summary(("upgrade", phase))
+            cells += [_ms_cell(summary_value(summary, "p50")), _ms_cell(summary_value(summary, "p99"))]
         rows.append(tuple(cells))
     return Table(tuple(columns), tuple(rows), "Time to a working WebSocket, by phase")
 
 
-def count_table(result: Mapping[str, Any], path: tuple[str, ...], *, first: str, caption: str, order: Sequence[str] = ()) -> Table:
+def count_map(target: TargetResult, path: tuple[str, ...]) -> Mapping[str, Any]:
+    """The counters at ``path``: ``("closes", "by_code")``, ``("closes", "by_side")``, ``("upgrade_failures",)``."""
+    found: Mapping[str, Any] | None = None
+    if path == ("upgrade_failures",):
+        found = target.upgrade_failures
+    elif path[:1] == ("closes",) and len(path) == 2 and target.closes is not None:
+        found = getattr(target.closes, path[1], None)
+    return found if found is not None else {}
+
+
+def count_table(result: Result, path: tuple[str, ...], *, first: str, caption: str, order: Sequence[str] = ()) -> Table:
     """Rows = keys of a count map found at ``path`` in each target, columns = targets."""
-    targets = section(result, "targets")
-    maps: dict[str, dict[str, Any]] = {}
-    for name, target in targets.items():
-        node: Any = target
-        for key in path:
-            node = section(node, key)
-        maps[str(name)] = node
+    maps = {str(name): count_map(target, path) for name, target in result.targets.items()}
     keys = list(dict.fromkeys([*order, *(k for m in maps.values() for k in m)]))
     keys = [k for k in keys if any(_num(m.get(k)) for m in maps.values()) or k in order]
     rows = [
@@ -258,52 +259,56 @@ def count_table(result: Mapping[str, Any], path: tuple[str, ...], *, first: str,
     return Table((first, *maps), tuple(rows), caption)
 
 
-def disruption_marks(result: Mapping[str, Any]) -> list[tuple[str, float, str]]:
+def disruption_marks(result: Result) -> list[tuple[str, float, str]]:
     """``(target, at_s, text)`` of every disruption, for the timeline."""
     marks = []
-    for name, target in section(result, "targets").items():
-        for item in target.get("disruptions") or []:
-            at = _num(item.get("at_s")) if isinstance(item, Mapping) else None
+    for name, target in result.targets.items():
+        for item in target.disruption_list:
+            at = _num(item.at_s)
             if at is not None:
-                text = " ".join(str(item[k]) for k in ("kind", "pod") if item.get(k))
+                text = " ".join(str(value) for value in (item.kind, item.pod) if value)
                 marks.append((str(name), at, text))
     return marks
 
 
-def has_samples(summary: Any) -> bool:
+def has_samples(summary: Summary | None) -> bool:
     """Whether a summary ``H`` holds at least one sample."""
     return bool(summary_value(summary, "count"))
 
 
-def disruption_table(result: Mapping[str, Any]) -> Table:
+def _shown(item: Disruption, key: str, missing: str) -> str:
+    """A disruption's field as text (``None`` when the file says null), ``missing`` when absent."""
+    value = getattr(item, key)
+    return str(value) if value is not None or key in item.extra else missing
+
+
+def disruption_table(result: Result) -> Table:
     """Blast radius of each disruption: what it dropped and lost, and how long recovery took."""
     rows = []
-    for name, target in section(result, "targets").items():
-        for item in target.get("disruptions") or []:
-            if not isinstance(item, Mapping):
-                continue
-            recovery = item.get("recovery")
-            at = _num(item.get("at_s"))
+    for name, target in result.targets.items():
+        for item in target.disruption_list:
+            recovery = item.recovery
+            at = _num(item.at_s)
             rows.append(
                 (
                     Cell(str(name), str(name)),
-                    Cell(str(item.get("kind", "?")), str(item.get("kind", ""))),
+                    Cell(_shown(item, "kind", "?"), _shown(item, "kind", "")),
                     Cell(f"{at:g} s" if at is not None else "–", at),
-                    Cell(str(item.get("pod", "–")), str(item.get("pod", ""))),
-                    _count_cell(item.get("sessions_dropped")),
-                    _count_cell(item.get("messages_lost")),
+                    Cell(_shown(item, "pod", "–"), _shown(item, "pod", "")),
+                    _count_cell(item.sessions_dropped),
+                    _count_cell(item.messages_lost),
                     _ms_cell(summary_value(recovery, "p50")),
                     _ms_cell(summary_value(recovery, "p99")),
                     _ms_cell(summary_value(recovery, "max")),
                 )
             )
-        recovery = target.get("recovery")
+        recovery = target.recovery
         if has_samples(recovery):
             rows.append(
                 (
                     Cell(str(name), str(name)), Cell("all drops", "all drops"), Cell("whole run", None), Cell("–", ""),
-                    _count_cell(section(target, "sessions").get("dropped")),
-                    _count_cell(section(target, "messages").get("lost")),
+                    _count_cell((target.sessions or {}).get("dropped")),
+                    _count_cell((target.messages or {}).get("lost")),
                     _ms_cell(summary_value(recovery, "p50")),
                     _ms_cell(summary_value(recovery, "p99")),
                     _ms_cell(summary_value(recovery, "max")),
@@ -314,9 +319,9 @@ def disruption_table(result: Mapping[str, Any]) -> Table:
     return Table(columns, tuple(rows), "Blast radius of each disruption", numeric_from=4)
 
 
-def generator_table(result: Mapping[str, Any]) -> Table:
+def generator_table(result: Result) -> Table:
     """Load-generator health as a two-column table."""
-    generator = section(result, "generator")
+    generator = result.generator.to_json() if result.generator is not None else {}
     labels = {
         "processes": "worker processes",
         "cpu_percent_max": "max CPU of a worker (%)",

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from wsbench.result.distribution import Distribution
+from wsbench.result.model import Timeline
 
 __all__ = [
     "PALETTE",
@@ -121,15 +122,15 @@ def cdf_svg(distributions: Mapping[str, Distribution], *, key: str = "rtt-cdf", 
         return _svg(fig, key)
 
 
-def _series(timeline: Mapping[str, Any], name: str, length: int) -> np.ndarray:
-    raw = timeline.get(name)
-    if not isinstance(raw, list) or len(raw) != length:
+def _series(timeline: Timeline, name: str, length: int) -> np.ndarray:
+    raw = timeline.series.get(name)
+    if raw is None or len(raw) != length:
         return np.full(length, np.nan)
     return np.array([np.nan if v is None else float(v) for v in raw])
 
 
 def timeline_svg(
-    targets: Mapping[str, Mapping[str, Any]],
+    targets: Mapping[str, Timeline],
     disruptions: Sequence[tuple[str, float, str]],
     *,
     key: str = "timeline",
@@ -146,8 +147,8 @@ def timeline_svg(
         labels = list(targets)
         for index, label in enumerate(labels):
             timeline = targets[label]
-            seconds = timeline.get("t_s")
-            if not isinstance(seconds, list) or not seconds:
+            seconds = timeline.seconds
+            if not seconds:
                 continue
             t = np.array(seconds, dtype=float)
             for ax, (name, _title) in zip(axes, rows, strict=True):

@@ -1,4 +1,4 @@
-"""Render the single-run HTML report from a Result ``dict``.
+"""Render the single-run HTML report from a Result (typed, or the dict of its file).
 
 One self-contained file: plots are inline SVG, CSS and the table-sorting script are inline,
 nothing is fetched (the page opens from ``file://`` with no network).
@@ -15,8 +15,10 @@ from typing import Any
 import jinja2
 
 from wsbench import __version__
+from wsbench.files import write_atomic
 from wsbench.report import model, plots
 from wsbench.result.distribution import Distribution, HdrDecodeError, distribution_of
+from wsbench.result.model import Result, Timeline
 from wsbench.result.verdict import GateVerdict
 
 __all__ = ["render_report", "report_html", "environment", "write_html"]
@@ -33,14 +35,11 @@ def environment() -> jinja2.Environment:
     )
 
 
-def _distributions(result: Mapping[str, Any], path: Sequence[str], notes: list[str]) -> dict[str, Distribution]:
+def _distributions(result: Result, path: Sequence[str], notes: list[str]) -> dict[str, Distribution]:
     out: dict[str, Distribution] = {}
-    for name, target in model.section(result, "targets").items():
-        node: Any = target
-        for key in path:
-            node = node.get(key) if isinstance(node, Mapping) else None
+    for name, target in result.targets.items():
         try:
-            dist = distribution_of(node)
+            dist = distribution_of(target.summary(path))
         except HdrDecodeError as exc:
             notes.append(f"{name}: {'.'.join(path)} histogram unreadable ({exc})")
             continue
@@ -58,38 +57,39 @@ def _cost_table(targets: Mapping[str, Any]) -> model.Table | None:
 
 
 def report_html(
-    result: Mapping[str, Any],
+    result: Result | Mapping[str, Any],
     *,
     verdict: GateVerdict | None = None,
     conformance: Sequence[tuple[str, Mapping[str, Any]]] = (),
     source: str = "",
 ) -> str:
     """The report page as a string."""
+    result = Result.coerce(result, source=source or "result")
     notes: list[str] = []
-    targets = model.section(result, "targets")
+    targets = result.targets
     rtt = _distributions(result, ("rtt",), notes)
-    timelines = {str(n): model.section(t, "timeline") for n, t in targets.items()}
-    has_timeline = any(t.get("t_s") for t in timelines.values())
+    timelines = {str(n): t.timeline or Timeline() for n, t in targets.items()}
+    has_timeline = any(t.seconds for t in timelines.values())
     phases = {
-        str(n): {p: model.summary_value(model.section(t, "upgrade").get(p), "p50") or 0.0 for p in plots.PHASE_COLOURS}
+        str(n): {p: model.summary_value(t.summary(("upgrade", p)), "p50") or 0.0 for p in plots.PHASE_COLOURS}
         for n, t in targets.items()
     }
     has_phases = any(any(v.values()) for v in phases.values())
     conformance_tables = model.conformance_tables(conformance)
-    scenario = result.get("scenario")
+    scenario = result.scenario
     context = {
-        "title": f"wsbench report · {result.get('run_id', 'run')}",
+        "title": f"wsbench report · {_text(result, 'run_id', 'run')}",
         "result": result,
-        "run_id": result.get("run_id", "–"),
-        "started_at": result.get("started_at", "–"),
-        "duration_s": result.get("duration_s"),
-        "complete": result.get("complete", True) is not False,
-        "scenario_name": scenario.get("name", "") if isinstance(scenario, Mapping) else "",
+        "run_id": _text(result, "run_id", "–"),
+        "started_at": _text(result, "started_at", "–"),
+        "duration_s": result.duration_s,
+        "complete": result.complete is not False,
+        "scenario_name": scenario.get("name", "") if scenario is not None else "",
         "banners": model.banners(result, verdict),
         "cards": model.cards(result, verdict),
         "verdict": verdict,
         "notes": notes,
-        "rtt_table": model.histogram_table([(str(n), t.get("rtt")) for n, t in targets.items()], caption="Message round-trip time"),
+        "rtt_table": model.histogram_table([(str(n), t.rtt) for n, t in targets.items()], caption="Message round-trip time"),
         "spectrum_svg": plots.spectrum_svg(rtt) if rtt else None,
         "cdf_svg": plots.cdf_svg(rtt) if rtt else None,
         "upgrade_table": model.upgrade_table(result),
@@ -106,27 +106,31 @@ def report_html(
         "fingerprint": model.scenario_fingerprint(result),
         "scenario_json": json.dumps(scenario, indent=2, sort_keys=True, default=str) if scenario is not None else None,
         "versions": model.versions(result),
-        "lab": model.section(result, "lab"),
+        "lab": dict(result.section("lab")),
         "source": source,
         "generated_by": f"wsbench {__version__}",
         "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "schema": result.get("schema", ""),
+        "schema": result.schema,
     }
     return environment().get_template("report.html.j2").render(context)
+
+
+def _text(result: Result, key: str, missing: str) -> Any:
+    """A top-level value as the page shows it: ``missing`` when absent (None when null)."""
+    value = getattr(result, key)
+    return value if value is not None or key in result.extra else missing
 
 
 def write_html(out_path: str | Path, html: str) -> Path:
     """Write a page atomically (a reader never sees half a report)."""
     path = Path(out_path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(html, encoding="utf-8")
-    partial.replace(path)
+    write_atomic(path, html)
     return path
 
 
 def render_report(
-    result: Mapping[str, Any],
+    result: Result | Mapping[str, Any],
     out_path: str | Path,
     *,
     verdict: GateVerdict | None = None,

@@ -330,11 +330,19 @@ class TargetResult:
         return write_section(self, _TARGET_FIELDS)
 
     def summary(self, path: Sequence[str]) -> Summary | None:
-        """The summary at ``path`` (``("rtt",)``, ``("upgrade", "total")``), or None."""
+        """The summary at ``path`` (``("rtt",)``, ``("upgrade", "total")``, or one other code
+        added, e.g. ``("proxy_cost", "rtt")``), or None."""
         if len(path) == 1 and path[0] in ("rtt", "recovery"):
             return getattr(self, path[0])  # type: ignore[no-any-return]
         if len(path) == 2 and path[0] == "upgrade":
             return (self.upgrade or {}).get(path[1])
+        if not path or path[0] in {spec.name for spec in _TARGET_FIELDS}:
+            return None
+        node: Any = self.extra
+        for key in path:
+            node = node.get(key) if isinstance(node, Mapping) else None
+        if isinstance(node, Mapping) and ("hdr" in node or "p50" in node):
+            return Summary.from_json(node, ".".join(path))
         return None
 
     @property
@@ -395,6 +403,11 @@ class Result:
     generator: Generator | None = None
     targets: Mapping[str, TargetResult] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def coerce(cls, data: Result | Mapping[str, Any] | str, *, source: str = "result") -> Result:
+        """``data`` itself when it is a Result, else :meth:`from_json` of it."""
+        return data if isinstance(data, Result) else cls.from_json(data, source=source)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | str, *, source: str = "result") -> Result:
