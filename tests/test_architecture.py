@@ -181,8 +181,6 @@ def test_gate_and_report_read_only_result_types():
     assert read_only_breaches(PACKAGE) == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 8: gate imports report.stats/distribution/fmt and report "
-                   "imports gate.verdict until both read them from wsbench/result/")
 def test_gate_and_report_never_import_each_other():
     assert imports_between(PACKAGE, APART) == []
 
