@@ -24,8 +24,9 @@ from wsbench.capacity.result import CAPACITY_SCHEMA, UNITS, step_point, target_c
 from wsbench.capacity.search import SearchOutcome, SearchPlan, capacity_search
 from wsbench.capacity.shards import ShardExchange
 from wsbench.capacity.steps import Over, judge_step, step_scenario
-from wsbench.engine.runner import new_run_id, run_scenario, write_json_atomic
+from wsbench.engine.runner import new_run_id, run_scenario
 from wsbench.errors import LocalError, UsageError
+from wsbench.files import write_json_atomic
 from wsbench.gate.expr import parse_threshold
 from wsbench.scenario import Scenario, Target
 

@@ -7,7 +7,7 @@ meet in a folder all of them can read and write (``--shard-dir``, e.g. a shared 
   the step starts on every shard at the same wall-clock time, one second after the last
   shard was ready (the shared clock: keep the machines in NTP sync);
 - after it each shard writes ``<step>/result-I.json`` and waits for all N, then merges them
-  exactly (:func:`wsbench.metrics.merge.merge_results`) and judges the merged Result, so
+  exactly (:func:`wsbench.result.runs.merge_results`) and judges the merged Result, so
   every shard takes the same decision and the searches stay in step.
 
 Waits are bounded; a shard that never arrives ends the search with a LocalError.
@@ -21,8 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from wsbench.engine.runner import write_json_atomic
 from wsbench.errors import LocalError
+from wsbench.files import write_json_atomic
 
 __all__ = ["ShardExchange"]
 
@@ -67,7 +67,7 @@ class ShardExchange:
 
     def merged(self, key: str, result: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
         """Publish this shard's Result of the step; the merge of all N."""
-        from wsbench.metrics.merge import merge_results
+        from wsbench.result.runs import merge_results
 
         step = self.folder / key
         step.mkdir(parents=True, exist_ok=True)
