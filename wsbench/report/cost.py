@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wsbench.report import fmt
 from wsbench.report.model import Cell, Table
+from wsbench.result import fmt
 
 __all__ = ["cost_table", "COST_COLUMNS"]
 

@@ -18,7 +18,7 @@ from wsbench import __version__
 from wsbench.files import write_atomic
 from wsbench.report import model, plots
 from wsbench.result.distribution import Distribution, HdrDecodeError, distribution_of
-from wsbench.result.model import Result, Timeline
+from wsbench.result.model import Result, TargetResult, Timeline
 from wsbench.result.verdict import GateVerdict
 
 __all__ = ["render_report", "report_html", "environment", "write_html"]
@@ -48,11 +48,11 @@ def _distributions(result: Result, path: Sequence[str], notes: list[str]) -> dic
     return out
 
 
-def _cost_table(targets: Mapping[str, Any]) -> model.Table | None:
+def _cost_table(targets: Mapping[str, TargetResult]) -> model.Table | None:
     """The proxies' cost (lab runs record ``proxy_cost`` per target), or None."""
     from wsbench.report.cost import cost_table
 
-    costs = {str(n): t["proxy_cost"] for n, t in targets.items() if isinstance(t.get("proxy_cost"), Mapping)}
+    costs = {str(n): t.extra["proxy_cost"] for n, t in targets.items() if isinstance(t.extra.get("proxy_cost"), Mapping)}
     return cost_table(costs) if costs else None
 
 
