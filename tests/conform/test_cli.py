@@ -98,7 +98,7 @@ def test_list(websockets_server: str, capsys: pytest.CaptureFixture[str]) -> Non
     assert len(lines) == 11 and lines[0].startswith("2.1 ")
     assert run_cli([websockets_server, "--list", "--cases", "ingress.*,13.7.*"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 18 + 13 and lines[0].startswith("13.7.1 ")
+    assert len(lines) == 18 + 14 and lines[0].startswith("13.7.1 ")
     assert lines[18].startswith("ingress.idle-timeout") and lines[18].endswith("(needs --idle-bound)")
     assert not lines[20].endswith("(needs --idle-bound)")
 
@@ -112,7 +112,7 @@ def test_ingress_checks_and_deflate_cases(websockets_server: str, tmp_path: Path
     table = capsys.readouterr().out
     assert "12 WebSocket Compression (payloads)" in table and "ingress Ingress" in table
     doc = json.loads((tmp_path / "conform.json").read_text())
-    assert len(doc["cases"]) == 14 and doc["options"]["ingress"]["idle_bound_s"] == 0.3
+    assert len(doc["cases"]) == 15 and doc["options"]["ingress"]["idle_bound_s"] == 0.3
     assert doc["cases"]["12.1.1"]["verdict"] == "UNIMPLEMENTED"
     idle = doc["cases"]["ingress.idle-timeout"]
     assert (idle["verdict"], idle["close"], idle["observed"]["value"]) == (
@@ -120,3 +120,4 @@ def test_ingress_checks_and_deflate_cases(websockets_server: str, tmp_path: Path
     big = doc["cases"]["ingress.max-message"]
     assert big["verdict"] == "OK" and big["observed"]["bound"] == 65536
     assert doc["cases"]["ingress.origin"]["observed"]["value"] == "not a wsbench pod"
+    assert doc["cases"]["ingress.header-routing"]["observed"]["value"] == "not checked"

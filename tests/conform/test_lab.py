@@ -84,6 +84,7 @@ def test_ingress_group_reports_the_configured_idle_timeout(outcome: LabConforman
     expected = {"ingress.max-message": "OK", "ingress.subprotocol": "OK", "ingress.deflate": "OK",
                 "ingress.origin": "OK", "ingress.x-forwarded-for": "OK", "ingress.host": "OK",
                 "ingress.affinity": "OK", "ingress.upgrade-no-key": "OK",
+                "ingress.header-routing": "OK",  # X-Canary: always reaches the alt pods
                 "ingress.upgrade-bad-version": "NON-STRICT",  # the pod's 400, passed on
                 "ingress.tls-chain": "OK", "ingress.tls-hostname": "OK"}
     assert {cid: cases[cid].verdict for cid in expected} == expected

@@ -55,6 +55,9 @@ class _Size(click.ParamType):
               help="Instead of URL: run through each lab proxy (nginx,haproxy,... or all) and "
                    "against one pod alone; print where a proxy changes the outcome. Uses the "
                    "running lab or starts one (with TLS) for the run.")
+@click.option("--lab-name", default=None, metavar="NAME",
+              help="With --lab: the lab to use (default $WSBENCH_LAB_NAME, else 'default'); "
+                   "started for the run under that name when it is not up.")
 @click.option("--cases", "include", multiple=True, metavar="PATTERNS",
               help="Run only these cases: comma-separated patterns such as '1.*,5.*', '6.4.1' or "
                    "'ingress.*'. Repeatable. Default: all.")
@@ -101,7 +104,7 @@ class _Size(click.ParamType):
 @click.option("--strict", is_flag=True,
               help="Exit with code 1 when any case is FAILED (default: 0 whenever the suite ran).")
 @click.option("--list", "list_only", is_flag=True, help="List the selected cases and exit.")
-def conform(url: str | None, lab: str | None, include: tuple[str, ...], exclude: tuple[str, ...],
+def conform(url: str | None, lab: str | None, lab_name: str | None, include: tuple[str, ...], exclude: tuple[str, ...],
             junit: Path | None, out: Path | None, scale: float, deflate_scale: float,
             idle_bound: float | None, max_message_bound: int, affinity_path: str | None,
             expect_affinity: bool, tls_url: str | None, ca_file: str | None, timeout: float,
@@ -127,6 +130,8 @@ def conform(url: str | None, lab: str | None, include: tuple[str, ...], exclude:
     """
     if (url is None) == (lab is None):
         raise UsageError("give either URL or --lab PROXIES")
+    if lab_name is not None and lab is None:
+        raise UsageError("--lab-name goes with --lab PROXIES")
     patterns_in, patterns_out = split_patterns(include), split_patterns(exclude)
     if list_only:  # the idle checks too, marked, when no bound is given
         listed = choose_cases(cases=patterns_in, exclude=patterns_out, scale=scale,
@@ -146,7 +151,8 @@ def conform(url: str | None, lab: str | None, include: tuple[str, ...], exclude:
     selection: dict[str, Any] = {"cases": patterns_in, "exclude": patterns_out, "scale": scale,
                                  "deflate_scale": deflate_scale}
     if lab is not None:
-        return _lab(lab, selection, ingress, timeout, wait, concurrency, out, junit, strict)
+        return _lab(lab, selection, ingress, timeout, wait, concurrency, out, junit, strict,
+                    lab_name=lab_name)
     assert url is not None
     target = Target.parse(url)
     context = _ssl_context(insecure, ca_file) if target.secure else None
@@ -159,7 +165,8 @@ def conform(url: str | None, lab: str | None, include: tuple[str, ...], exclude:
 
 
 def _lab(names_value: str, selection: dict[str, Any], ingress: IngressOptions, timeout: float,
-         wait: float, concurrency: int, out: Path | None, junit: Path | None, strict: bool) -> int:
+         wait: float, concurrency: int, out: Path | None, junit: Path | None, strict: bool,
+         *, lab_name: str | None = None) -> int:
     from wsbench.conform.lab import lab_conform_targets, run_lab_conformance, write_lab_outputs
     from wsbench.conform.matrix import render_matrix
     from wsbench.lab.for_run import parse_lab_names
@@ -169,7 +176,7 @@ def _lab(names_value: str, selection: dict[str, Any], ingress: IngressOptions, t
     def say(line: str) -> None:
         click.echo(line, err=True)
 
-    with lab_conform_targets(names, say=say) as (targets, found):
+    with lab_conform_targets(names, say=say, lab_name=lab_name) as (targets, found):
         for target in targets:
             _preflight(Target.parse(target.url), timeout, None)
         options = RunOptions(timeout=timeout, wait=wait, concurrency=concurrency)

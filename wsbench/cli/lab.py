@@ -1,16 +1,34 @@
-"""``wsbench lab``: real ingress proxies in front of echo pods, on this machine."""
+"""``wsbench lab``: real ingress proxies in front of echo pods, on this machine.
+
+Every subcommand takes ``--name`` (default ``$WSBENCH_LAB_NAME``, else ``default``): several
+labs run side by side, each in its own folder ``$WSBENCH_LAB_DIR/NAME`` (default
+``~/.local/state/wsbench/lab/NAME``, or ``--state-dir``).
+
+``wsbench lab status`` exit codes:
+
+    0  healthy: every proxy and pod runs (pid + start time) and answers an upgrade + echo
+    1  degraded: some member is dead or does not answer (shown with its last log lines)
+    2  bad input
+    4  no such lab is up
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
 from wsbench.errors import LabError, UsageError
 from wsbench.lab import MUST_WORK, PROFILES, PROXIES, Lab, LabOptions, get_spec
 from wsbench.lab.install import plan_install, run_install
+from wsbench.lab.state import LAB_NAME_ENV
 
-__all__ = ["lab"]
+__all__ = ["lab", "STATUS_HEALTHY", "STATUS_DEGRADED", "STATUS_NO_LAB", "LAB_NAME_ENV"]
+
+STATUS_HEALTHY = 0
+STATUS_DEGRADED = 1
+STATUS_NO_LAB = 4
 
 
 def _proxy_list(value: str) -> tuple[str, ...]:
@@ -23,7 +41,8 @@ def _proxy_list(value: str) -> tuple[str, ...]:
     return names
 
 
-_name = click.option("--name", default="default", show_default=True, help="Lab name (several can run side by side).")
+_name = click.option("--name", envvar=LAB_NAME_ENV, default="default", show_default=True,
+                     help=f"Lab name (several can run side by side; or ${LAB_NAME_ENV}).")
 _state_dir = click.option("--state-dir", default=None, help="Folder of the lab's state (default: ~/.local/state/wsbench/lab/NAME).")
 
 
@@ -57,19 +76,30 @@ def up(
         idle_timeout_s=idle_timeout, name=name, state_dir=state_dir, netns=netns,
     )
     running = Lab.up(options)
-    _print_status(running, as_json)
+    if as_json:
+        click.echo(json.dumps(running.status(), indent=2))
+    else:
+        _print_status(running, running.status())
 
 
 @lab.command()
 @_name
 @_state_dir
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def status(name: str, state_dir: str | None, as_json: bool) -> None:
-    """Show the running lab: proxy URLs, pids, versions, pods."""
+def status(name: str, state_dir: str | None, as_json: bool) -> int:
+    """Check the running lab: each proxy and pod by pid + start time and by a real upgrade +
+    echo. Exit 0 healthy, 1 degraded (dead or unresponsive members, with their last log
+    lines), 2 bad input, 4 no such lab."""
     running = Lab.find(name, state_dir)
     if running is None:
-        raise LabError(f"no lab {name!r} is up (wsbench lab up)")
-    _print_status(running, as_json)
+        click.echo(f"wsbench: error: no lab {name!r} is up (wsbench lab up)", err=True)
+        return STATUS_NO_LAB
+    report = running.status(check=True)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        _print_status(running, report)
+    return STATUS_HEALTHY if report["health"] == "healthy" else STATUS_DEGRADED
 
 
 @lab.command()
@@ -81,7 +111,8 @@ def down(name: str, state_dir: str | None) -> None:
     if running is None:
         click.echo(f"no lab {name!r} is up")
         return
-    running.down()
+    for note in running.down():
+        click.echo(note)
     click.echo(f"lab {name!r} is down")
 
 
@@ -116,17 +147,26 @@ def install(proxies: str, dry_run: bool) -> int:
     return 3 if failed else 0
 
 
-def _print_status(running: Lab, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(running.status(), indent=2))
-        return
+def _print_status(running: Lab, report: dict[str, Any]) -> None:
     state = running.state
-    click.echo(f"lab {state.name!r} ({state.profile}) in {state.state_dir}")
+    health = f", {report['health']}" if "health" in report else ""
+    click.echo(f"lab {state.name!r} ({state.profile}{health}) in {state.state_dir}")
+    bad: list[tuple[str, dict[str, Any]]] = []
     for name, info in state.proxies.items():
         title = get_spec(name).title
-        click.echo(f"  {title:<22} {info.version:<8} pid {info.pid:<7} {info.url}  {info.wss_url or ''}")
-    for pod in state.pods:
+        entry = report["proxies"][name]
+        click.echo(f"  {title:<22} {info.version:<8} pid {info.pid:<7} {entry.get('state', ''):<12} "
+                   f"{info.url}  {info.wss_url or ''}")
+        if entry.get("state", "healthy") != "healthy":
+            bad.append((title, entry))
+    for pod, entry in zip(state.pods, report["pods"], strict=True):
         where = f"  (netns {pod.netns})" if pod.netns else ""
-        click.echo(f"  pod {pod.name:<18} pid {pod.pid:<7} {pod.url}{where}")
+        click.echo(f"  pod {pod.name:<18} pid {pod.pid:<7} {entry.get('state', ''):<12} {pod.url}{where}")
+        if entry.get("state", "healthy") != "healthy":
+            bad.append((f"pod {pod.name}", entry))
     if state.ca_file:
         click.echo(f"  CA: {state.ca_file}")
+    for label, entry in bad:
+        click.echo(f"{label} is {entry['state']}: {entry.get('error', '')}")
+        for line in entry.get("log_tail", []):
+            click.echo(f"    | {line}")

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from wsbench.cli.summary import summary_table
+from wsbench.errors import UsageError
 from wsbench.result.model import Result
 from wsbench.scenario import Scenario, load_scenario
 
@@ -55,6 +56,9 @@ __all__ = ["run", "write_report"]
 @click.option("--lab", "lab", default=None, metavar="PROXIES",
               help="Measure through the lab's proxies, one target each (nginx,haproxy,... or all); "
                    "uses the running lab or starts one for the run.")
+@click.option("--lab-name", default=None, metavar="NAME",
+              help="With --lab: the lab to use (default $WSBENCH_LAB_NAME, else 'default'); "
+                   "started for the run under that name when it is not up.")
 @click.option("--lab-tls", is_flag=True, help="With --lab: wss:// through the proxies (the lab's CA).")
 @click.option("--disrupt", "disrupt", multiple=True, metavar="KIND@TIME[:ARG]",
               help="Inject a fault on the run's clock (repeatable): pod-restart@10s:pod-0, "
@@ -80,8 +84,8 @@ __all__ = ["run", "write_report"]
 def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ...],
         quiet: bool, no_reconnect: bool, binary: bool | None, gate_run: bool,
         baseline: Path | None, max_regressions: tuple[str, ...], junit: Path | None,
-        lab_tls: bool, disrupt: tuple[str, ...], result_to_stdout: bool, metrics_port: int | None,
-        metrics_addr: str, **options: Any) -> int:
+        lab_tls: bool, lab_name: str | None, disrupt: tuple[str, ...], result_to_stdout: bool,
+        metrics_port: int | None, metrics_addr: str, **options: Any) -> int:
     """Open WebSocket sessions against targets and measure them.
 
     With no SCENARIO, no --url and no --target, wsbench starts its own echo server and
@@ -114,6 +118,8 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
         if not quiet:
             click.echo(line, err=True)
 
+    if lab_name is not None and not scenario.extra.get("lab"):
+        raise UsageError("--lab-name goes with --lab PROXIES")
     live = None
     if metrics_port is not None:
         from wsbench.live import LiveMetrics, serve_metrics
@@ -121,7 +127,8 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
         live = LiveMetrics()
         _, port = serve_metrics(live, metrics_port, metrics_addr)
         say(f"metrics: http://{metrics_addr}:{port}/metrics")
-    outcome = orchestrate.run(scenario, disruptions=disrupt, lab_tls=lab_tls, say=say, watcher=live)
+    outcome = orchestrate.run(scenario, disruptions=disrupt, lab_tls=lab_tls, lab_name=lab_name,
+                              say=say, watcher=live)
     click.echo(summary_table(outcome.typed))
     for warning in outcome.warnings:
         click.secho(f"WARNING: load generator saturated: {warning}; "

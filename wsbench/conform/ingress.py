@@ -23,6 +23,7 @@ from wsbench.conform.ingress_rules import (
     AffinityObservation,
     Finding,
     HeaderObservation,
+    HeaderRoutingObservation,
     IdleObservation,
     MaxMessageObservation,
     NegotiationObservation,
@@ -33,6 +34,7 @@ from wsbench.conform.ingress_rules import (
     judge_affinity,
     judge_deflate,
     judge_forwarded_for,
+    judge_header_routing,
     judge_host,
     judge_idle_timeout,
     judge_max_message,
@@ -79,6 +81,11 @@ class IngressOptions:
     subprotocols: tuple[str, ...] = ("wsbench.echo", "chat")
     #: the Origin to send; None: the target's own (``http://host:port``, https for wss)
     origin: str | None = None
+    #: header-based routing: ``NAME: VALUE`` that should route to pods named ``route_pod_prefix*``
+    #: (the lab: ``X-Canary: always`` -> ``alt-*``); None: the check is not run
+    route_header: str | None = None
+    route_pod_prefix: str = "alt-"
+    route_sessions: int = 4
 
     def __post_init__(self) -> None:
         if self.idle_bound is not None and not self.idle_bound > 0:
@@ -107,6 +114,7 @@ RULES: dict[str, Callable[[Any], Finding]] = {
     "ingress.x-forwarded-for": judge_forwarded_for,
     "ingress.host": judge_host,
     "ingress.affinity": judge_affinity,
+    "ingress.header-routing": judge_header_routing,
     "ingress.upgrade-no-key": judge_upgrade_no_key,
     "ingress.upgrade-bad-version": judge_upgrade_bad_version,
     "ingress.tls-chain": judge_tls_chain,
@@ -400,6 +408,25 @@ class IngressRun:
             finally:
                 await self._close(conn)
         return AffinityObservation(path, tuple(pods), cookie, self.options.expect_affinity)
+
+    async def _probe_header_routing(self, log: WireLog) -> HeaderRoutingObservation:
+        header, prefix = self.options.route_header, self.options.route_pod_prefix
+        if header is None:
+            return HeaderRoutingObservation(None)
+        name, _, value = header.partition(":")
+        seen: dict[bool, list[str]] = {True: [], False: []}
+        for index in range(2 * self.options.route_sessions):
+            carry = index % 2 == 0
+            try:
+                conn = await self._open(log, extra_headers={name.strip(): value.strip()} if carry else {})
+            except HandshakeError as exc:
+                return HeaderRoutingObservation(header, prefix, error=str(exc))
+            try:
+                pod, _ = await self._whoami(conn)
+                seen[carry].append(pod.pod if pod is not None else "")
+            finally:
+                await self._close(conn)
+        return HeaderRoutingObservation(header, prefix, tuple(seen[True]), tuple(seen[False]))
 
     async def _broken_upgrade(self, log: WireLog, **kwargs: Any) -> UpgradeObservation:
         try:

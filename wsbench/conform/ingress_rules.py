@@ -25,6 +25,7 @@ __all__ = [
     "NegotiationObservation",
     "HeaderObservation",
     "AffinityObservation",
+    "HeaderRoutingObservation",
     "UpgradeObservation",
     "TlsObservation",
     "bisect_sizes",
@@ -38,6 +39,7 @@ __all__ = [
     "judge_forwarded_for",
     "judge_host",
     "judge_affinity",
+    "judge_header_routing",
     "judge_upgrade_no_key",
     "judge_upgrade_bad_version",
     "judge_tls_chain",
@@ -414,6 +416,42 @@ def judge_affinity(obs: AffinityObservation) -> Finding:
     if obs.expected:
         return Finding(Verdict.FAILED, f"affinity not honoured: {spread}", "not honoured", observed)
     return Finding(Verdict.INFORMATIONAL, f"no affinity on {obs.path}: {spread}", "none", observed)
+
+
+# -- header-based routing --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeaderRoutingObservation:
+    """The pod of each session sent with ``header`` and of each sent without it ("" when
+    not a pod); ``header`` None: no routing header was given for this target."""
+
+    header: str | None
+    pod_prefix: str = ""
+    with_header: tuple[str, ...] = ()
+    without_header: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def judge_header_routing(obs: HeaderRoutingObservation) -> Finding:
+    observed = {"header": obs.header, "pod_prefix": obs.pod_prefix,
+                "with_header": list(obs.with_header), "without_header": list(obs.without_header)}
+    if obs.header is None:
+        return Finding(Verdict.INFORMATIONAL, "no routing header given for this target", "not checked",
+                       observed)
+    if obs.error is not None:
+        return _failed_upgrade(obs.error)
+    pods = obs.with_header + obs.without_header
+    if not pods or not all(pods):
+        return Finding(Verdict.INFORMATIONAL, f"{NOT_A_POD}: cannot tell which pod served a session",
+                       NOT_A_POD, observed)
+    routed = [p for p in obs.with_header if p.startswith(obs.pod_prefix)]
+    leaked = [p for p in obs.without_header if p.startswith(obs.pod_prefix)]
+    said = (f"with {obs.header}: {len(routed)}/{len(obs.with_header)} on {obs.pod_prefix}* pods; "
+            f"without: {len(leaked)}/{len(obs.without_header)}")
+    if len(routed) == len(obs.with_header) and not leaked:
+        return Finding(Verdict.OK, said, "routed", observed)
+    return Finding(Verdict.FAILED, f"header routing not honoured: {said}", "not routed", observed)
 
 
 # -- broken upgrades -------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from wsbench.conform.matrix import build_matrix
 from wsbench.conform.result import ConformResult, to_junit_xml
 from wsbench.conform.runner import RunOptions, run_conformance
 from wsbench.errors import InputFileError, LabError
-from wsbench.lab import STICKY_PATH, Lab
+from wsbench.lab import ALT_HEADER, ALT_HEADER_VALUE, STICKY_PATH, Lab
 from wsbench.lab.for_run import LabTargets, lab_targets
 
 __all__ = ["BASELINE", "LabTarget", "LabConformance", "lab_conform_targets", "targets_of",
@@ -69,14 +69,12 @@ def targets_of(lab: Lab, names: Sequence[str]) -> list[LabTarget]:
 
 
 @contextlib.contextmanager
-def lab_conform_targets(names: Sequence[str], *, say: Callable[[str], None] = lambda _: None
-                        ) -> Iterator[tuple[list[LabTarget], LabTargets]]:
-    """The targets through the running lab (or one started for the run, with TLS)."""
-    with lab_targets(tuple(names), tls=True, say=say) as found:
-        lab = Lab.find(str(found.fingerprint.get("name", "default")))
-        if lab is None:  # pragma: no cover - lab_targets just found or started it
-            raise LabError("the lab disappeared while starting the conformance run")
-        yield targets_of(lab, names), found
+def lab_conform_targets(names: Sequence[str], *, say: Callable[[str], None] = lambda _: None,
+                        lab_name: str | None = None) -> Iterator[tuple[list[LabTarget], LabTargets]]:
+    """The targets through the lab named ``lab_name`` (see ``lab_targets``), or the running
+    lab, or one started for the run (with TLS)."""
+    with lab_targets(tuple(names), tls=True, lab_name=lab_name, say=say) as found:
+        yield targets_of(found.lab, names), found
 
 
 def run_lab_conformance(
@@ -102,7 +100,8 @@ def run_lab_conformance(
     for target in targets:
         say(f"{target.name}: {target.url}")
         checks = replace(base, tls_url=target.tls_url, ca_file=ca_file or base.ca_file,
-                         affinity_path=STICKY_PATH, expect_affinity=True)
+                         affinity_path=STICKY_PATH, expect_affinity=True,
+                         route_header=None if target.name == BASELINE else f"{ALT_HEADER}: {ALT_HEADER_VALUE}")
         result = run_conformance(target.url, cases=cases, exclude=exclude, scale=scale,
                                  deflate_scale=deflate_scale, options=options, ingress=checks)
         results[target.name] = replace(result, target=target.name)

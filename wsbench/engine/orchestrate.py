@@ -37,6 +37,7 @@ def run(
     *,
     disruptions: tuple[str, ...] = (),
     lab_tls: bool = False,
+    lab_name: str | None = None,
     say: Callable[[str], None] = lambda _: None,
     watcher: RunWatcher | None = None,
 ) -> RunOutcome:
@@ -55,7 +56,7 @@ def run(
     if scenario.targets:
         raise UsageError("lab: give either --lab or targets (--url/--target), not both")
     netns = any(d.kind == "network-cut" for d in plan)
-    with lab_targets(names, tls=lab_tls, netns=netns, say=say) as lab:
+    with lab_targets(names, tls=lab_tls, netns=netns, lab_name=lab_name, say=say) as lab:
         scenario = replace(
             scenario,
             targets=tuple(Target(name, url) for name, url in lab.urls.items()),

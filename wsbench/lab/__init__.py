@@ -12,6 +12,8 @@ from __future__ import annotations
 from wsbench.lab.lab import Lab, LabOptions, missing_proxies, proxy_config
 from wsbench.lab.model import (
     AFFINITY_COOKIE,
+    ALT_HEADER,
+    ALT_HEADER_VALUE,
     ALT_HOST,
     ALT_PATH,
     PROFILES,
@@ -41,6 +43,8 @@ __all__ = [
     "MUST_WORK",
     "PROFILES",
     "ALT_HOST",
+    "ALT_HEADER",
+    "ALT_HEADER_VALUE",
     "ALT_PATH",
     "STICKY_PATH",
     "AFFINITY_COOKIE",

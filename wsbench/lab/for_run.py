@@ -15,6 +15,7 @@ from typing import Any
 from wsbench.errors import UsageError
 from wsbench.lab.lab import Lab, LabOptions, missing_proxies
 from wsbench.lab.proxies import MUST_WORK, PROXIES
+from wsbench.lab.state import LAB_NAME_ENV
 
 __all__ = ["LabTargets", "lab_targets", "parse_lab_names"]
 
@@ -68,21 +69,35 @@ def lab_targets(
     *,
     tls: bool = False,
     netns: bool = False,
+    lab_name: str | None = None,
     say: Callable[[str], None] = lambda _: None,
 ) -> Iterator[LabTargets]:
-    """Targets through the lab's proxies; starts (and stops) a lab if none fits."""
-    existing = Lab.find()
+    """Targets through the lab's proxies.
+
+    ``lab_name`` (or ``$WSBENCH_LAB_NAME``) names the lab: it must run those proxies, or, when
+    it is not up, one is started under that name for the run and stopped afterwards. Without
+    a name: the ``default`` lab when it runs those proxies, else a lab started for the run.
+    """
+    explicit = lab_name or os.environ.get(LAB_NAME_ENV) or None
+    existing = Lab.find(explicit or "default")
     if existing is not None and existing.alive():
         urls = existing.targets(tls=tls)
-        if all(name in urls for name in names) and (not netns or existing.state.net is not None):
+        fits = all(name in urls for name in names) and (not netns or existing.state.net is not None)
+        if fits:
             say(f"using the running lab {existing.name!r}")
             yield LabTargets({n: urls[n] for n in names}, existing.ca_file, _fingerprint(existing, names),
                              existing)
             return
+        if explicit:
+            has = ", ".join(existing.state.proxies) or "no proxy"
+            need = " with --netns" if netns and existing.state.net is None else ""
+            raise UsageError(f"lab {explicit!r} runs {has}; this run needs {', '.join(names)}{need} "
+                             f"(wsbench lab down --name {explicit}, then lab up)")
     missing = missing_proxies(names)
     if missing:
         raise UsageError("lab: " + "; ".join(missing.values()))
-    say(f"starting a lab for this run: {', '.join(names)}")
-    with Lab.up(LabOptions(proxies=names, tls=tls, netns=netns, name=f"run-{os.getpid()}")) as lab:
+    name = explicit or f"run-{os.getpid()}"
+    say(f"starting lab {name!r} for this run: {', '.join(names)}")
+    with Lab.up(LabOptions(proxies=names, tls=tls, netns=netns, name=name)) as lab:
         urls = lab.targets(tls=tls)
         yield LabTargets({n: urls[n] for n in names}, lab.ca_file, _fingerprint(lab, names), lab)

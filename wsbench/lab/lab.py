@@ -35,9 +35,19 @@ from typing import Any
 
 from wsbench.errors import LabError, ProbeFailed, UsageError
 from wsbench.files import write_atomic
-from wsbench.lab import netns, procs
+from wsbench.lab import health, netns, procs
 from wsbench.lab.ca import make_certificates
-from wsbench.lab.model import PROFILES, Backend, LabState, PodInfo, PodNet, ProxyConfig, ProxyInfo
+from wsbench.lab.model import (
+    ALT_HEADER,
+    ALT_HEADER_VALUE,
+    PROFILES,
+    Backend,
+    LabState,
+    PodInfo,
+    PodNet,
+    ProxyConfig,
+    ProxyInfo,
+)
 from wsbench.lab.pods import pod_names, start_pod, start_pods
 from wsbench.lab.ports import free_ports
 from wsbench.lab.probe import wait_ready
@@ -227,6 +237,8 @@ class Lab:
                 pem_file=certs.pem_file,
             )
         names = pod_names(options.pods, options.alt_pods)
+        for old_log in (directory / "pods").glob("*.log"):
+            old_log.unlink(missing_ok=True)
         if options.netns:
             with netns.block_lock():
                 net = netns.plan(self._state.name, [name for name, _ in names])
@@ -256,6 +268,7 @@ class Lab:
             raise LabError(f"{spec.title}: binary not found")
         work = Path(self._state.state_dir) / "proxies" / name
         work.mkdir(parents=True, exist_ok=True)
+        (work / "proxy.log").unlink(missing_ok=True)  # a new lab: only this lab's lines
         port, tls_port, admin_port = free_ports(3, options.listen_host)
         scheme_host = options.listen_host
         info = ProxyInfo(
@@ -278,13 +291,11 @@ class Lab:
     def _spawn(self, spec: ProxySpec, info: ProxyInfo) -> ProxyInfo:
         config = proxy_config(self._state, info)
         _write_config(spec, config)
-        process = procs.spawn(
+        pid, started = procs.spawn(
             spec.argv(config, info.binary), log_file=info.log_file, cwd=info.work_dir, env=spec.env(config)
         )
-        self._spawned.append((process.pid, 0))
-        started = procs.start_time(process.pid)
-        self._spawned[-1] = (process.pid, started)
-        return replace(info, pid=process.pid, start_time=started)
+        self._spawned.append((pid, started))
+        return replace(info, pid=pid, start_time=started)
 
     async def _wait_all_ready(self, infos: list[ProxyInfo], deadline: float) -> None:
         results = await asyncio.gather(
@@ -326,9 +337,27 @@ class Lab:
     def ca_file(self) -> str | None:
         return self._state.ca_file
 
-    def status(self) -> dict[str, object]:
-        """What ``wsbench lab status --json`` prints."""
-        return self._state.status()
+    def status(self, *, check: bool = False) -> dict[str, Any]:
+        """What ``wsbench lab status --json`` prints; ``check``: also each member's health
+        (pid + start time, a real upgrade + echo; log lines of the bad ones) and the lab's
+        ``health``: ``healthy`` or ``degraded``."""
+        status = self._state.status()
+        status["state_dir"] = self._state.state_dir
+        for name, proxy in status["proxies"].items():
+            proxy["header_routing"] = get_spec(name).header_routing
+        status["header_routing"] = {
+            "header": f"{ALT_HEADER}: {ALT_HEADER_VALUE}",
+            "cannot": [name for name in status["proxies"] if not get_spec(name).header_routing],
+        }
+        if not check:
+            return status
+        results = {(h.member.kind, h.member.name): h for h in health.check_lab(self._state)}
+        for name, proxy in status["proxies"].items():
+            proxy.update(results[("proxy", name)].to_json())
+        for pod in status["pods"]:
+            pod.update(results[("pod", pod["name"])].to_json())
+        status["health"] = "healthy" if all(h.healthy for h in results.values()) else "degraded"
+        return status
 
     def proxy(self, name: str) -> ProxyInfo:
         try:
@@ -480,32 +509,50 @@ class Lab:
         save_state(self._state)
 
     # ----------------------------------------------------------------- stop
-    def down(self) -> None:
-        """Stop every proxy and pod of this lab and forget it. Idempotent."""
-        leaders = [(pid, started) for pid, started in self._spawned]
+    def down(self, *, grace_s: float = 5.0) -> list[str]:
+        """Stop every proxy and pod of this lab and forget it; idempotent.
+
+        Every member gets SIGTERM at once; whatever still runs in a member's session after
+        ``grace_s`` gets SIGKILL. Returns only when no member process runs any more (and,
+        with ``--netns``, every namespace and veth is gone). Returns a line for each member
+        it had to kill. Raises LabError (keeping the state file, so another ``down`` can
+        try again) when something survived.
+        """
+        members: dict[int, tuple[str, int]] = {}  # pid -> (label, start time); first label wins
         for info in self._state.proxies.values():
-            leaders += [(info.pid, info.start_time), *info.draining]
+            title = get_spec(info.name).title
+            members.setdefault(info.pid, (f"{title} (pid {info.pid})", info.start_time))
+            for pid, started in info.draining:
+                members.setdefault(pid, (f"{title} draining epoch (pid {pid})", started))
+        for pod in self._state.pods:
+            members.setdefault(pod.pid, (f"pod {pod.name} (pid {pod.pid})", pod.start_time))
+        for pid, started in self._spawned:
+            members.setdefault(pid, (f"proxy process {pid}", started))
         # also a proxy started by a process that was interrupted before it saved the state:
         # every proxy's command line names its work dir under this lab's state dir
-        leaders += [(pid, 0) for pid in procs.with_argument(str(Path(self._state.state_dir) / "proxies"))]
-        for pid, started in dict.fromkeys(leaders):
-            if pid:
-                procs.stop_session(pid, started, grace_s=5.0)
+        for pid in procs.with_argument(str(Path(self._state.state_dir) / "proxies")):
+            members.setdefault(pid, (f"proxy process {pid}", 0))
+        leftovers = [procs.serve_workdir(pod.pid, pod.start_time) for pod in self._state.pods]
+        unique = {label: (pid, started) for pid, (label, started) in members.items() if pid}
+        notes = procs.stop_sessions(unique, grace_s=grace_s)
         for name, server in list(self._servers.items()):
-            server.kill()
+            server.kill()  # already gone: reaps our child, removes its temp folder
             server.stop()
             self._servers.pop(name, None)
-        for pod in self._state.pods:
-            leftover = procs.serve_workdir(pod.pid, pod.start_time)
-            procs.stop_session(pod.pid, pod.start_time, grace_s=0, sig=signal.SIGKILL)
-            if leftover is not None:
-                shutil.rmtree(leftover, ignore_errors=True)
+        for folder in leftovers:
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+        procs.wait_reaped([pid for pid, _ in unique.values()])
+        survivors = [note for note in notes if "survived" in note]
+        if survivors:
+            raise LabError(f"lab {self.name!r}: " + "; ".join(survivors))
         if self._state.net is not None:
             left = netns.destroy(self._state.net)
             if left:  # keep the state file: another ``lab down`` can try again
                 raise LabError(f"lab {self.name!r}: could not remove {', '.join(left)}")
         state_file = Path(self._state.state_dir) / "state.json"
         state_file.unlink(missing_ok=True)
+        return notes
 
     def __enter__(self) -> Lab:
         return self

@@ -15,6 +15,8 @@ __all__ = [
     "ALT_PATH",
     "STICKY_PATH",
     "AFFINITY_COOKIE",
+    "ALT_HEADER",
+    "ALT_HEADER_VALUE",
     "Backend",
     "ProxyConfig",
     "ProxyInfo",
@@ -34,6 +36,11 @@ ALT_PATH = "/alt"
 STICKY_PATH = "/sticky"
 #: Cookie name for cookie affinity (the name ingress-nginx and HAProxy Ingress use).
 AFFINITY_COOKIE = "INGRESSCOOKIE"
+#: Header-based routing (ingress-nginx ``canary-by-header``, Istio's header match, Traefik's
+#: ``Header()``, an HAProxy ACL): a request on the main rule carrying ``X-Canary: always``
+#: goes to the ``alt`` pod set.
+ALT_HEADER = "X-Canary"
+ALT_HEADER_VALUE = "always"
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,8 @@ class ProxyConfig:
     alt_host: str = ALT_HOST
     alt_path: str = ALT_PATH
     sticky_path: str = STICKY_PATH
+    alt_header: str = ALT_HEADER
+    alt_header_value: str = ALT_HEADER_VALUE
 
     @property
     def tls(self) -> bool:

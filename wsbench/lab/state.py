@@ -9,14 +9,24 @@ from pathlib import Path
 from wsbench.files import write_json_atomic
 from wsbench.lab.model import LabState
 
-__all__ = ["state_root", "lab_dir", "load_state", "save_state", "STATE_FILE"]
+__all__ = ["state_root", "lab_dir", "load_state", "save_state", "default_lab_name", "STATE_FILE",
+           "LAB_NAME_ENV", "LAB_DIR_ENV"]
 
 STATE_FILE = "state.json"
+#: names the lab every command uses when none is given (``--name`` / ``--lab-name`` win)
+LAB_NAME_ENV = "WSBENCH_LAB_NAME"
+#: the folder holding every lab's folder
+LAB_DIR_ENV = "WSBENCH_LAB_DIR"
+
+
+def default_lab_name() -> str:
+    """``$WSBENCH_LAB_NAME``, else ``default``."""
+    return os.environ.get(LAB_NAME_ENV) or "default"
 
 
 def state_root() -> Path:
     """``$WSBENCH_LAB_DIR``, else ``$XDG_STATE_HOME/wsbench/lab`` (``~/.local/state/...``)."""
-    explicit = os.environ.get("WSBENCH_LAB_DIR")
+    explicit = os.environ.get(LAB_DIR_ENV)
     if explicit:
         return Path(explicit)
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")

@@ -89,6 +89,12 @@ _CHECKS: tuple[tuple[str, str, str, str], ...] = (
      "first upgrade set; ask each pod (whoami) who it is.",
      "OK: every session lands on the same pod; FAILED when affinity is expected and they "
      "spread; INFORMATIONAL when they spread and affinity is not expected, or not a wsbench pod."),
+    ("header-routing", "header-routing",
+     "Open sessions alternately with and without a routing header (the lab: X-Canary: always, "
+     "ingress-nginx's canary-by-header); ask each pod (whoami) who it is.",
+     "OK: every session with the header lands on the routed pods (the lab: alt-*) and none "
+     "without it; FAILED otherwise; INFORMATIONAL when no routing header is given or not a "
+     "wsbench pod."),
     ("upgrade-no-key", "upgrade-no-key",
      "Send an upgrade request without Sec-WebSocket-Key.",
      "OK: HTTP 400 (RFC 6455 4.2.1); NON-STRICT: another 4xx or no answer; FAILED: 101 "

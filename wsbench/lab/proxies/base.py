@@ -63,6 +63,8 @@ class ProxySpec:
     affinity: str | None
     #: what it cannot do, one short line each (reported by ``lab status`` and the docs)
     cannot: tuple[str, ...] = ()
+    #: whether ``ALT_HEADER: ALT_HEADER_VALUE`` on the main rule reaches the alt pods
+    header_routing: bool = True
     env: Callable[[ProxyConfig], dict[str, str]] = no_env
     #: where it comes from: ("apt", package) or ("pip", package)
     package: tuple[str, str] = ("apt", "")

@@ -79,6 +79,9 @@ def _route_config(config: ProxyConfig) -> list[str]:
         f"                route: {{cluster: alt, timeout: 0s, {retry}}}",
         f"              - match: {{path_separated_prefix: {config.sticky_path}}}",
         f"                route: {{cluster: sticky, timeout: 0s, {sticky}, {retry}}}",
+        f"              - match: {{prefix: /, headers: [{{name: {config.alt_header.lower()}, "
+        f"string_match: {{exact: {config.alt_header_value}}}}}]}}  # Istio: VirtualService headers match",
+        f"                route: {{cluster: alt, timeout: 0s, {retry}}}",
         "              - match: {prefix: /}",
         f"                route: {{cluster: main, timeout: 0s, {retry}}}  # Istio: route timeout 0s (off), 2 retries",
     ]

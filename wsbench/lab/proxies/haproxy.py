@@ -86,8 +86,10 @@ def render(config: ProxyConfig) -> dict[str, str]:
         f"    acl alt_host hdr(host),field(1,:) -i {config.alt_host}",
         f"    acl alt_path path_beg {config.alt_path}",
         f"    acl sticky_path path_beg {config.sticky_path}",
+        f"    acl canary req.hdr({config.alt_header}) -m str {config.alt_header_value}",
         "    use_backend alt if alt_host or alt_path",
         "    use_backend sticky if sticky_path",
+        "    use_backend alt if canary  # header-based routing (an ACL)",
         "    default_backend main",
     ]
     lines += _backend("main", config.main, config.profile)

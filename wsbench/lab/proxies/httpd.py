@@ -30,6 +30,7 @@ MODULES = (
     ("ssl_module", "mod_ssl.so"),
     ("setenvif_module", "mod_setenvif.so"),
     ("socache_shmcb_module", "mod_socache_shmcb.so"),
+    ("rewrite_module", "mod_rewrite.so"),
 )
 
 
@@ -72,6 +73,10 @@ def _vhost(config: ProxyConfig, port: int, tls: bool, alt: bool) -> list[str]:
         lines += [
             f"    ProxyPass {config.alt_path} balancer://alt{config.alt_path}",
             f"    ProxyPass {config.sticky_path} balancer://sticky{config.sticky_path}",
+            "    RewriteEngine On  # header-based routing: mod_rewrite [P] to the alt balancer",
+            f"    RewriteCond %{{HTTP:{config.alt_header}}} ={config.alt_header_value}",
+            f"    RewriteCond %{{REQUEST_URI}} !^{config.sticky_path}",
+            "    RewriteRule ^/(.*)$ balancer://alt/$1 [P]",
             "    ProxyPass / balancer://main/",
         ]
     lines.append("</VirtualHost>")

@@ -41,7 +41,7 @@ def _locations(config: ProxyConfig, default_pool: str) -> list[str]:
     return [
         f"        location {config.alt_path} {{ proxy_pass http://alt; }}",
         f"        location {config.sticky_path} {{ proxy_pass http://sticky; }}",
-        f"        location / {{ proxy_pass http://{default_pool}; }}",
+        f"        location / {{ proxy_pass http://${default_pool}_pool; }}  # canary-by-header: the map above",
     ]
 
 
@@ -101,6 +101,9 @@ def render(config: ProxyConfig) -> dict[str, str]:
     lines += _upstream("main", config.main, config.profile)
     lines += _upstream("sticky", config.main, config.profile, sticky=True)
     lines += _upstream("alt", config.alt, config.profile)
+    header = "$http_" + config.alt_header.lower().replace("-", "_")
+    lines += [f"    map {header} $main_pool {{  # ingress-nginx: canary-by-header {config.alt_header}",
+              f"        {config.alt_header_value} alt;", "        default main;", "    }"]
     lines += ["    server {", f"        listen {host}:{config.port} default_server;"]
     if config.tls:
         lines += _tls_lines(config)

@@ -39,6 +39,7 @@ def _routers(config: ProxyConfig, suffix: str, entry: str, tls: bool) -> list[st
     routers = [
         (f"alt{suffix}", f"Host(`{config.alt_host}`) || PathPrefix(`{config.alt_path}`)", "alt", 30),
         (f"sticky{suffix}", f"PathPrefix(`{config.sticky_path}`)", "sticky", 20),
+        (f"canary{suffix}", f"Header(`{config.alt_header}`, `{config.alt_header_value}`)", "alt", 15),
         (f"main{suffix}", "PathPrefix(`/`)", "main", 10),
     ]
     lines: list[str] = []

@@ -108,7 +108,8 @@ def _remap(config: ProxyConfig) -> str:
             lines.append(f"map {scheme}://{config.alt_host}:{port}/ {to}://{POOLS['alt']}/")
             lines.append(f"regex_map {scheme}://.*:{port}{config.alt_path} {to}://{POOLS['alt']}{config.alt_path}")
             lines.append(f"regex_map {scheme}://.*:{port}{config.sticky_path} {to}://{POOLS['sticky']}{config.sticky_path}")
-            lines.append(f"regex_map {scheme}://.*:{port}/ {to}://{POOLS['main']}/")
+            lines.append(f"regex_map {scheme}://.*:{port}/ {to}://{POOLS['main']}/"
+                         f" @plugin=header_rewrite.so @pparam={config.work_dir}/etc/canary.config")
     return "\n".join(lines) + "\n"
 
 
@@ -155,6 +156,10 @@ def render(config: ProxyConfig) -> dict[str, str]:
         "runroot.yaml": runroot,
         "etc/records.config": _records(config),
         "etc/remap.config": _remap(config),
+        "etc/canary.config": (  # header-based routing: the header_rewrite plugin on the main rule
+            f'cond %{{CLIENT-HEADER:{config.alt_header}}} ="{config.alt_header_value}"\n'
+            f"set-destination HOST {POOLS['alt']}\n"
+        ),
         "etc/parent.config": _parents(config),
         "etc/hosts": hosts,
         "etc/resolv.conf": "nameserver 127.0.0.1\n",
