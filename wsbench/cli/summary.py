@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from wsbench.result.infrastructure import LAB_FAILURE, lab_failure_lines
 from wsbench.result.model import Result
 from wsbench.result.summary import Summary
 
@@ -38,6 +39,8 @@ def summary_table(result: Result | Mapping[str, Any]) -> str:
         failures = {k: v for k, v in (target.upgrade_failures or {}).items() if v}
         if failures:
             lines.append("    upgrade failures: " + ", ".join(f"{k}={v}" for k, v in sorted(failures.items())))
+        for line in lab_failure_lines(target):
+            lines.append(f"    {LAB_FAILURE.upper()}: {line}")
         codes = (target.closes.by_code if target.closes else None) or {}
         if codes:
             lines.append("    closes by code: " + ", ".join(f"{k}={v}" for k, v in sorted(codes.items())))

@@ -7,6 +7,7 @@ before (the pod's own ``/stats``), which is the ground truth of the blast radius
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import subprocess
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from wsbench.disrupt.effects import cut_pod, reload_proxy, restart_pod
 from wsbench.disrupt.plan import Disruption
 
 __all__ = ["Disruptor"]
@@ -48,11 +50,14 @@ class Disruptor:
         lab: Any = None,
         proxy: str | None = None,
         event: Callable[..., None] = lambda kind, **fields: None,
+        supervisor: Any = None,
     ) -> None:
         self.plan = plan
         self.lab = lab
         self.proxy = proxy
         self.event = event
+        #: a :class:`wsbench.lab.supervisor.Supervisor`: told what each action plans to do
+        self.supervisor = supervisor
         self.records: list[dict[str, Any]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -71,6 +76,7 @@ class Disruptor:
             self._thread.join(timeout)
         return list(self.records)
 
+
     def _now_s(self) -> float:
         return (time.monotonic_ns() - self._start_ns) / _NS
 
@@ -83,8 +89,9 @@ class Disruptor:
             if disruption.pod:
                 record["pod"] = disruption.pod
             try:
-                record.update(self._act(disruption))
-                record["ok"] = True
+                with self._planned(disruption):
+                    record.update(self._act(disruption))
+                record["ok"] = not record.get("problems")
             except Exception as exc:  # noqa: BLE001 - a failed action is recorded, the run goes on
                 record["ok"] = False
                 record["error"] = f"{type(exc).__name__}: {exc}"[:300]
@@ -104,18 +111,19 @@ class Disruptor:
         if lab is None:
             raise RuntimeError(f"{kind} needs a lab (wsbench run --lab ...)")
         if kind == "proxy-reload":
-            lab.reload(self.proxy)
-            return {"proxy": self.proxy}
+            return reload_proxy(lab, self.proxy, self._now_s)
         assert disruption.pod is not None
         held = _pod_sessions(lab.pod(disruption.pod).url)
-        found = {"pod_sessions_before": held}
-        if kind == "pod-restart":
-            lab.restart_pod(disruption.pod)
-        elif kind == "pod-kill":
-            lab.restart_pod(disruption.pod, hard=True)
+        found: dict[str, Any] = {"pod_sessions_before": held}
+        if kind in ("pod-restart", "pod-kill"):
+            found.update(restart_pod(lab, disruption.pod, hard=kind == "pod-kill", now_s=self._now_s))
         elif kind == "network-cut":
-            lab.cut_pod(disruption.pod)
-            self._stop.wait(disruption.duration_s or 0.0)
-            lab.restore_pod(disruption.pod)
+            found.update(cut_pod(lab, disruption.pod, disruption.duration_s or 0.0, self._stop, self._now_s))
             found["duration_s"] = disruption.duration_s
         return found
+
+    def _planned(self, disruption: Disruption) -> contextlib.AbstractContextManager[None]:
+        if self.supervisor is None or disruption.kind == "exec":
+            return contextlib.nullcontext()
+        member = f"pod {disruption.pod}" if disruption.pod else f"proxy {self.proxy}"
+        return self.supervisor.planned(member, disruption.describe())  # type: ignore[no-any-return]

@@ -56,15 +56,47 @@ def run(
     if scenario.targets:
         raise UsageError("lab: give either --lab or targets (--url/--target), not both")
     netns = any(d.kind == "network-cut" for d in plan)
-    with lab_targets(names, tls=lab_tls, netns=netns, lab_name=lab_name, say=say) as lab:
+    from wsbench.lab.supervisor import Supervisor
+
+    with lab_targets(names, tls=lab_tls, netns=netns, lab_name=lab_name, say=say) as lab, \
+            Supervisor(lab.lab, on_event=_tell(say)) as supervisor:
         scenario = replace(
             scenario,
             targets=tuple(Target(name, url) for name, url in lab.urls.items()),
             ca_file=lab.ca_file if lab_tls and not scenario.insecure else scenario.ca_file,
         )
         return run_scenario(scenario, progress=say, sections={"lab": lab.fingerprint},
-                            disruptor_for=_factory(plan, lab=lab.lab) if plan else None,
-                            observer_for=_proxy_cost(lab.lab), watcher=watcher)
+                            disruptor_for=_factory(plan, lab=lab.lab, supervisor=supervisor),
+                            observer_for=_observers(lab.lab, supervisor), watcher=watcher)
+
+
+class _Both:
+    """Several runner observers as one (each one's ``finish`` adds its own keys)."""
+
+    def __init__(self, *observers: Any) -> None:
+        self.observers = observers
+
+    def begin(self) -> None:
+        for observer in self.observers:
+            observer.begin()
+
+    def start(self, start_ns: int) -> None:
+        for observer in self.observers:
+            observer.start(start_ns)
+
+    def finish(self, target: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for observer in self.observers:
+            out.update(observer.finish(target))
+        return out
+
+
+def _observers(lab: Any, supervisor: Any) -> Callable[[Target], Any]:
+    """Each lab target's proxy cost and ``infrastructure`` (what the supervisor saw)."""
+    from wsbench.lab.supervisor import TargetWatch
+
+    cost = _proxy_cost(lab)
+    return lambda target: _Both(cost(target), TargetWatch(supervisor, target.name))
 
 
 def _proxy_cost(lab: Any) -> Callable[[Target], Any]:
@@ -77,8 +109,17 @@ def _proxy_cost(lab: Any) -> Callable[[Target], Any]:
     return make
 
 
-def _factory(plan: tuple[Disruption, ...], *, lab: Any) -> Callable[[Target, Callable[..., None]], Disruptor]:
+def _tell(say: Callable[[str], None]) -> Callable[[Any], None]:
+    def tell(event: Any) -> None:
+        why = f" (planned: {event.planned})" if event.planned else " -- a lab failure, not the controller"
+        say(f"lab: {event.member} (pid {event.pid}) {event.kind}: {event.detail}{why}")
+
+    return tell
+
+
+def _factory(plan: tuple[Disruption, ...], *, lab: Any, supervisor: Any = None
+             ) -> Callable[[Target, Callable[..., None]], Disruptor]:
     def make(target: Target, event: Callable[..., None]) -> Disruptor:
-        return Disruptor(plan, lab=lab, proxy=target.name, event=event)
+        return Disruptor(plan, lab=lab, proxy=target.name, event=event, supervisor=supervisor)
 
     return make

@@ -22,6 +22,7 @@ from wsbench.gate.regression import (
     parse_max_regression,
 )
 from wsbench.gate.thresholds import evaluate_threshold
+from wsbench.result.infrastructure import LAB_FAILURE, lab_failed, lab_failure_lines
 from wsbench.result.model import Result
 from wsbench.result.stats import DEFAULT_RESAMPLES
 from wsbench.result.verdict import Check, GateVerdict, Observation
@@ -100,6 +101,13 @@ def _validity(
                     "validity",
                 )
             )
+    for name, target in result.targets.items():
+        if lab_failed(target):
+            checks.append(Check(
+                "lab healthy", "validity",
+                (Observation(name, name, "lab failure", "lab healthy", False,
+                             f"{LAB_FAILURE}: " + "; ".join(lab_failure_lines(target))),),
+                "validity"))
     generator = result.generator
     if generator is not None and generator.saturated:
         reasons = generator.saturation_reasons or ()
@@ -172,11 +180,11 @@ def evaluate_gate(
     limits: list[RegressionLimit] = []
     if base is not None:
         limits = [parse_max_regression(t) for t in (max_regressions or DEFAULT_MAX_REGRESSIONS)]
-    if not parsed and not limits:
+    checks, warnings = _validity(run, allow_partial=allow_partial, allow_saturated=allow_saturated)
+    if not parsed and not limits and not any(c.name == "lab healthy" for c in checks):
         raise UsageError(
             "nothing to check: give --threshold, --baseline, or thresholds in the scenario"
         )
-    checks, warnings = _validity(run, allow_partial=allow_partial, allow_saturated=allow_saturated)
     if parsed:
         document = run.to_json()  # thresholds are paths into the file: any key is addressable
         for threshold, source in parsed:

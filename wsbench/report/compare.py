@@ -22,6 +22,7 @@ from wsbench.report.model import Cell, Table
 from wsbench.report.render import environment, write_html
 from wsbench.result import fmt
 from wsbench.result.distribution import Distribution, HdrDecodeError, distribution_of
+from wsbench.result.infrastructure import LAB_FAILURE, lab_failed
 from wsbench.result.model import Result, TargetResult
 from wsbench.result.stats import (
     DEFAULT_CONFIDENCE,
@@ -168,6 +169,8 @@ def _side_by_side(entries: Sequence[Entry]) -> Table:
             flags.append("partial")
         if entry.result.generator is not None and entry.result.generator.saturated:
             flags.append("generator saturated")
+        if lab_failed(data):
+            flags.append(LAB_FAILURE)
 
         def ms(summary: Summary | None, stat: str) -> Cell:
             value = model.summary_value(summary, stat)

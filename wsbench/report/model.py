@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wsbench.result import fmt
+from wsbench.result.infrastructure import LAB_FAILURE, lab_failed, lab_failure_lines
 from wsbench.result.model import Disruption, Result, TargetResult
 from wsbench.result.summary import Summary
 from wsbench.result.verdict import GateVerdict
@@ -82,7 +83,7 @@ class Card:
 class Banner:
     """A warning shown at the top of the page."""
 
-    level: str  # "partial", "saturated", "gate-failed", "info"
+    level: str  # "partial", "lab-failure", "saturated", "gate-failed", "info"
     title: str
     detail: str = ""
     items: tuple[str, ...] = field(default_factory=tuple)
@@ -142,6 +143,13 @@ def banners(result: Result, verdict: GateVerdict | None = None) -> list[Banner]:
         if incomplete:
             detail += f" Incomplete targets: {', '.join(incomplete)}."
         out.append(Banner("partial", "Partial result (complete: false)", detail))
+    for name, target in result.targets.items():
+        if lab_failed(target):
+            out.append(Banner(
+                "lab-failure", f"{name}: {LAB_FAILURE}",
+                f"A lab member broke while {name} was measured, and no planned disruption explains "
+                "it: the figures of this target describe the broken lab, not the controller.",
+                tuple(lab_failure_lines(target))))
     generator = result.generator
     if generator is not None and generator.saturated:
         reasons = tuple(str(r) for r in generator.saturation_reasons or ())

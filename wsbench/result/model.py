@@ -29,6 +29,7 @@ from wsbench.result.codec import (
     read_str,
     write_section,
 )
+from wsbench.result.infrastructure import Infrastructure
 from wsbench.result.summary import Summary
 
 __all__ = [
@@ -299,6 +300,7 @@ _TARGET_FIELDS = (
     Field("timeline", _section(Timeline), _writer),
     Field("t0_unix_s", read_number),
     Field("subprotocols", _section(Counts), _writer),
+    Field("infrastructure", _section(Infrastructure), _writer),
 )
 
 
@@ -320,6 +322,8 @@ class TargetResult:
     #: wall clock (Unix s) of the timeline's t = 0, for aligning Results of several machines
     t0_unix_s: float | None = None
     subprotocols: Counts | None = None
+    #: the lab's own health while the target ran (``run --lab``); not ok: a lab failure
+    infrastructure: Infrastructure | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
