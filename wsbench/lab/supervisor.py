@@ -142,11 +142,17 @@ class Supervisor:
     # ------------------------------------------------------------------ watching
     def _refresh(self) -> None:
         current = {m.label: m for m in members_of(self.lab.state)}
+        replaced = []
         with self._lock:
             for label, member in current.items():
                 known = self._watched.get(label)
                 if known is None or (known.member.pid, known.member.start_time) != (member.pid, member.start_time):
                     self._watched[label] = _Watched(member)
+                    if known is not None:
+                        replaced.append((known, member.pid))
+        for known, new_pid in replaced:  # an exit faster than one check is still recorded
+            if not procs.is_alive(known.member.pid, known.member.start_time):
+                self._record(known, EXITED, f"pid {known.member.pid} is no longer running (replaced by {new_pid})")
 
     def _record(self, watched: _Watched, kind: str, detail: str) -> None:
         key = f"{kind}:{watched.member.pid}"
