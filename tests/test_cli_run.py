@@ -185,3 +185,66 @@ def test_run_rejects_a_bad_threshold_before_any_load(tmp_path):
     assert process.returncode == 2
     assert process.stderr.startswith("wsbench: error: ") and process.stderr.count("\n") == 1
     assert not any(tmp_path.iterdir())
+
+
+def _gate_rows(html: str) -> list[str]:
+    """The rows of the gate table in a report page, as text."""
+    import re
+
+    table = html.split('id="gate-checks"', 1)[1].split("</table>", 1)[0]
+    return [re.sub(r"<[^>]+>", "", row).strip() for row in table.split("<tr>")[2:]]
+
+
+def test_run_gate_saves_its_verdict_and_report_renders_it_from_the_file(echo, tmp_path):
+    args = ["--url", echo.url, "--sessions", "2", "--messages", "20", "--mode", "closed", "--processes", "1", "-q"]
+    first = CliRunner().invoke(cli, ["run", *args, "--out", str(tmp_path / "base")])
+    assert first.exit_code == 0, first.output
+    baseline = _only_run_dir(tmp_path / "base") / "result.json"
+    result = CliRunner().invoke(
+        cli, ["run", *args, "--out", str(tmp_path / "out"), "--gate", "--threshold", "sessions.dropped == 0",
+              "--baseline", str(baseline), "--max-regression", "rtt.p50=100000%"])
+    assert result.exit_code == 0, result.output
+    run_dir = _only_run_dir(tmp_path / "out")
+    saved = json.loads((run_dir / "gate.json").read_text())
+    assert saved["schema"] == "wsbench/gate@1" and saved["passed"] is True
+    assert [c["kind"] for c in saved["checks"]] == ["threshold", "regression"]
+    assert f"gate: {run_dir / 'gate.json'}" in result.output
+    rows_of_run = _gate_rows((run_dir / "report.html").read_text())
+    assert any("regression" in row for row in rows_of_run)
+    again = CliRunner().invoke(cli, ["report", str(run_dir / "result.json"), "-o", str(tmp_path / "again.html")])
+    assert again.exit_code == 0, again.output
+    assert _gate_rows((tmp_path / "again.html").read_text()) == rows_of_run
+
+
+def test_gate_writes_gate_json_and_lists_metrics(echo, tmp_path):
+    run = CliRunner().invoke(cli, ["run", "--url", echo.url, "--sessions", "2", "--messages", "3", "--mode", "closed",
+                                   "--processes", "1", "-q", "--out", str(tmp_path)])
+    assert run.exit_code == 0, run.output
+    path = _only_run_dir(tmp_path) / "result.json"
+    judged = CliRunner().invoke(cli, ["gate", str(path), "--threshold", "upgrade_failures.total == 0"])
+    assert judged.exit_code == 0, judged.output
+    assert json.loads(path.with_name("gate.json").read_text())["checks"][0]["name"] == "upgrade_failures.total == 0"
+    typo = subprocess.run([*WSBENCH, "gate", str(path), "--threshold", "sessions.droped == 0"],
+                          capture_output=True, text=True, timeout=60)
+    assert typo.returncode == 2 and typo.stderr.count("\n") == 1
+    assert "did you mean sessions.dropped" in typo.stderr
+    listed = CliRunner().invoke(cli, ["gate", "--list-metrics", str(path)])
+    assert listed.exit_code == 0
+    paths = {line.split()[0] for line in listed.output.splitlines()}
+    data = json.loads(path.read_text())
+
+    def leaves(node, prefix):
+        if isinstance(node, int | float):
+            yield prefix
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                yield from leaves(value, f"{prefix}.{key}" if prefix else key)
+        elif isinstance(node, list) and not prefix.startswith("timeline"):
+            for item in node:
+                yield from leaves(item, prefix + "[*]")
+
+    (target,) = data["targets"].values()
+    numeric = {leaf for leaf in leaves(target, "") if not leaf.startswith("timeline")}
+    numeric |= {f"generator.{k}" for k, v in data["generator"].items() if isinstance(v, int | float)}
+    assert numeric and numeric <= paths, sorted(numeric - paths)
+    assert {"upgrade_failures.total", "closes.total", "rtt.p99"} <= paths

@@ -45,9 +45,8 @@ def test_target_prefix_and_target_option(result):
     assert only.passed
     with pytest.raises(UsageError, match="--target 'istio'"):
         evaluate_gate(result, thresholds=["rtt.p99 < 4ms"], targets=["istio"])
-    missing = evaluate_gate(result, thresholds=["istio: rtt.p99 < 4ms"])
-    assert not missing.passed
-    assert "no target 'istio'" in missing.checks[0].observations[0].note
+    with pytest.raises(ThresholdError, match="no target 'istio' in this Result"):
+        evaluate_gate(result, thresholds=["istio: rtt.p99 < 4ms"])
 
 
 def test_percentile_not_in_summary_comes_from_the_histogram(result):
@@ -75,12 +74,14 @@ def test_no_data_never_passes(result):
     data["targets"]["envoy"]["messages"]["sent"] = 0
     verdict = evaluate_gate(
         data,
-        thresholds=["rtt.p99 < 50ms", "messages.lost / messages.sent < 0.1%", "sessions.droped == 0"],
+        thresholds=["rtt.p99 < 50ms", "messages.lost / messages.sent < 0.1%"],
     )
     assert by_target(check(verdict, "rtt.p99 < 50ms"))["nginx"].note == "no data: rtt.p99: no samples"
     assert "division by zero" in by_target(check(verdict, "messages.lost / messages.sent < 0.1%"))["envoy"].note
-    assert "sessions.droped: not in the Result" in by_target(check(verdict, "sessions.droped == 0"))["nginx"].note
     assert not verdict.passed
+    data["targets"]["envoy"].pop("recovery", None)  # in the schema, absent from this target: no data
+    verdict = evaluate_gate(data, thresholds=["recovery.p99 < 1s"])
+    assert by_target(verdict.checks[0])["envoy"].note == "no data: recovery.p99: not in the Result"
 
 
 def test_open_count_maps_default_to_zero(result):
@@ -184,3 +185,70 @@ def test_upgrade_failures_total_is_the_sum_of_the_classes(result):
     assert ratio["envoy"].passed
     exact = by_target(check(verdict, "upgrade_failures.total == 5"))
     assert exact["nginx"].passed and not exact["envoy"].passed
+
+
+# --- a strict gate: what is not in the Result's schema is bad input, never a quiet 0 ---------
+
+
+@pytest.mark.parametrize(
+    ("threshold", "says"),
+    [
+        ("sessions.droped == 0", "no metric 'droped'; did you mean sessions.dropped"),
+        ("upgrade_failures.http_5O2 == 0", "no metric 'http_5O2'; did you mean upgrade_failures.http_502"),
+        ("rtt.avg < 5ms", "no metric 'avg'; did you mean rtt.mean"),
+        ("latency.p99 < 5ms", "no metric 'latency'"),
+        ("closes.by_cod.1006 == 0", "did you mean closes.by_code"),
+        ("ngnix: rtt.p99 < 5ms", "no target 'ngnix' in this Result; did you mean nginx?"),
+        ("disruptions[3].recovery.p99 < 5s", "no such disruption (this Result has 1: disruptions[0] (pod-restart@10s))"),
+        ("disruptions[*].recovery.p99x < 5s", "no metric 'p99x'"),
+        ("rtt > 0", "rtt is a histogram: name a statistic"),
+        ("sessions > 0", "sessions is a section, not a number"),
+    ],
+)
+def test_unknown_metric_key_target_or_disruption_is_bad_input(result, threshold, says):
+    with pytest.raises(ThresholdError) as raised:
+        evaluate_gate(result, thresholds=[threshold])
+    assert says in str(raised.value)
+
+
+def test_typos_fail_before_any_result_is_read():
+    from wsbench.gate import parse_threshold
+
+    for text in ("sessions.droped == 0", "rtt.avg < 5ms", "upgrade_failures.http_5O2 == 0"):
+        with pytest.raises(ThresholdError):
+            parse_threshold(text)
+    parse_threshold("proxy_cost.cpu_us_per_message < 50")  # a section the Result may add: checked later
+
+
+def test_upgrade_failures_total_fails_on_a_result_with_502s(result):
+    data = copy.deepcopy(result)
+    data["targets"]["envoy"]["upgrade_failures"] = {"http_502": 22}
+    verdict = evaluate_gate(data, thresholds=["upgrade_failures.total == 0"], targets=["envoy"])
+    assert not verdict.passed and verdict.checks[0].observations[0].observed == "22"
+    closes = evaluate_gate(data, thresholds=["closes.total > 0", "disruptions[*].upgrade_failures.total == 0"],
+                           targets=["nginx"])
+    assert closes.checks[0].passed
+    total = sum(data["targets"]["nginx"]["closes"]["by_side"].values())
+    assert closes.checks[0].observations[0].observed == str(total)
+
+
+def test_list_metrics_covers_every_numeric_leaf_of_a_result(result):
+    from wsbench.result.schema import metric_paths
+
+    listed = {line.split()[0] for line in metric_paths(result)}
+
+    def leaves(node, prefix):
+        if isinstance(node, bool) or isinstance(node, int | float):
+            yield prefix
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                yield from leaves(value, f"{prefix}.{key}" if prefix else key)
+        elif isinstance(node, list) and prefix.endswith("disruptions"):
+            for item in node:
+                yield from leaves(item, prefix + "[*]")
+
+    found = {leaf for target in result["targets"].values() for leaf in leaves(target, "")
+             if not leaf.startswith("timeline")}
+    found |= {f"generator.{k}" for k, v in result["generator"].items() if isinstance(v, int | float)}
+    assert found and found <= listed, sorted(found - listed)
+    assert "upgrade_failures.total" in listed and "closes.total" in listed

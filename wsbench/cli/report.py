@@ -6,9 +6,16 @@ from pathlib import Path
 
 import click
 
+from wsbench.files import read_json
 from wsbench.report.load import load_conformance, read_result
+from wsbench.result.verdict import GateVerdict
 
-__all__ = ["report", "compare", "result_label"]
+__all__ = ["report", "compare", "result_label", "read_verdict"]
+
+
+def read_verdict(path: Path) -> GateVerdict:
+    """A saved gate verdict (``gate.json``)."""
+    return GateVerdict.from_json(read_json(path), source=str(path))
 
 
 def result_label(path: Path) -> str:
@@ -25,9 +32,14 @@ def result_label(path: Path) -> str:
 @click.option("--conform", "conform", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
               help="A conformance file (wsbench/conform@1) to show as a matrix; repeatable.")
 @click.option("--no-gate", is_flag=True,
-              help="Do not evaluate the scenario's thresholds for the summary cards.")
+              help="Show no gate verdict (neither the saved gate.json nor the scenario's thresholds).")
 def report(result: Path, out: Path | None, conform: tuple[Path, ...], no_gate: bool) -> int:
-    """Render RESULT.json as one self-contained HTML page (opens offline, from file://)."""
+    """Render RESULT.json as one self-contained HTML page (opens offline, from file://).
+
+    The gate verdict shown is the one saved beside the Result (gate.json, written by
+    `wsbench run --gate` and `wsbench gate`, baseline checks included); without one, the
+    scenario's own thresholds are judged.
+    """
     from wsbench.gate import evaluate_gate, scenario_thresholds
     from wsbench.report.render import render_report
 
@@ -37,7 +49,13 @@ def report(result: Path, out: Path | None, conform: tuple[Path, ...], no_gate: b
         loaded = load_conformance(path)
         conformance.append((str(loaded.get("target") or path.stem), loaded))
     verdict = None
-    if not no_gate and scenario_thresholds(data):
+    saved = result.with_name("gate.json")
+    if not no_gate and saved.exists():
+        verdict = read_verdict(saved)
+        if verdict.run_id and data.run_id and verdict.run_id != data.run_id:
+            click.echo(f"wsbench: warning: {saved} judged run {verdict.run_id}, not {data.run_id}; not shown", err=True)
+            verdict = None
+    if verdict is None and not no_gate and scenario_thresholds(data):
         verdict = evaluate_gate(data, allow_partial=True, allow_saturated=True)
     written = render_report(
         data, out or result.with_name("report.html"), verdict=verdict, conformance=conformance, source=str(result)

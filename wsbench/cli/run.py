@@ -135,10 +135,15 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
                     "figures may be the generator's, not the target's", fg="yellow", err=True)
     verdict = None
     if gate_run:
+        from wsbench.cli.gate import VERDICT_FILE, save_verdict
+
         verdict = evaluate_gate(outcome.typed, baseline=base, max_regressions=max_regressions)
+        save_verdict(verdict, outcome.run_dir / VERDICT_FILE)
     report = write_report(outcome.typed, outcome.run_dir / "report.html", verdict)
     click.echo(f"result: {outcome.result_path}")
     click.echo(f"events: {outcome.run_dir / 'events.jsonl'}")
+    if verdict is not None:
+        click.echo(f"gate: {outcome.run_dir / 'gate.json'}")
     if report is not None:
         click.echo(f"report: {report}")
     if result_to_stdout:  # the file on disk is the contract: print what it holds

@@ -171,10 +171,11 @@ def evaluate_gate(
     sourced += [(text, "--threshold") for text in thresholds]
     parsed: list[tuple[Threshold, str]] = []
     seen: set[str] = set()
+    document = run.to_json()  # thresholds are paths into the file: any key is addressable
     for text, source in sourced:
         if text.strip() not in seen:
             seen.add(text.strip())
-            parsed.append((parse_threshold(text), source))
+            parsed.append((parse_threshold(text, result=document), source))
     if max_regressions and base is None:
         raise UsageError("--max-regression needs --baseline")
     limits: list[RegressionLimit] = []
@@ -186,7 +187,6 @@ def evaluate_gate(
             "nothing to check: give --threshold, --baseline, or thresholds in the scenario"
         )
     if parsed:
-        document = run.to_json()  # thresholds are paths into the file: any key is addressable
         for threshold, source in parsed:
             checks.append(evaluate_threshold(document, threshold, targets=chosen, source=source))
     if base is not None:

@@ -21,10 +21,12 @@ a statistic (``p99``, ``mean``) compared with a percentage.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from wsbench.errors import UsageError
+from wsbench.result.schema import MetricPathError, Segment, check_path, check_target
 
 __all__ = [
     "ThresholdError",
@@ -39,6 +41,8 @@ __all__ = [
     "COMPARATORS",
     "parse_threshold",
     "is_statistic_name",
+    "schema_path",
+    "check_metrics",
 ]
 
 Dimension = Literal["duration", "number"]
@@ -329,8 +333,28 @@ def _dimension(source: str, node: Expr) -> Dimension:
     return "duration" if "duration" in (left, right) else "number"
 
 
-def parse_threshold(source: str) -> Threshold:
-    """Parse one threshold; raise :class:`ThresholdError` (a UsageError) naming it."""
+def schema_path(metric: Metric) -> tuple[Segment, ...]:
+    """The metric's path as :mod:`wsbench.result.schema` reads it (``[*]`` is ``"*"``)."""
+    return tuple("*" if isinstance(s, Wildcard) else s for s in metric.path)
+
+
+def check_metrics(threshold: Threshold, result: object = None, *, targets: Sequence[str] | None = None) -> None:
+    """Every metric of ``threshold`` must be a path of the Result's schema (of ``result``
+    when given, else of ``wsbench/result@1``): :class:`ThresholdError` naming the nearest."""
+    for metric in threshold.metrics():
+        try:
+            check_path(schema_path(metric), result, targets=targets)  # type: ignore[arg-type]
+        except MetricPathError as exc:
+            raise ThresholdError(threshold.source, str(exc)) from exc
+
+
+def parse_threshold(source: str, *, result: object = None) -> Threshold:
+    """Parse one threshold; raise :class:`ThresholdError` (a UsageError) naming it.
+
+    Every metric is checked against the schema of ``result`` (a Result, or its dict) when
+    given, else against ``wsbench/result@1``'s: an unknown metric, key, target or disruption
+    is an error naming the nearest valid names, before units are looked at.
+    """
     if not isinstance(source, str) or not source.strip():
         raise ThresholdError(str(source), "empty threshold")
     target: str | None = None
@@ -344,14 +368,20 @@ def parse_threshold(source: str) -> Threshold:
             raise ThresholdError(source, f"nothing to check after '{target}:'")
     parser = _Parser(source, _tokenize(source, body, offset))
     left, comparator, right = parser.comparison()
-    _unify(source, left, _dimension(source, left), right, _dimension(source, right))
     threshold = Threshold(source.strip(), target, left, comparator, right)
+    if not threshold.metrics():
+        raise ThresholdError(source, "compares numbers only; name a metric such as rtt.p99")
+    if target is not None and result is not None:
+        try:
+            check_target(target, result)  # type: ignore[arg-type]
+        except MetricPathError as exc:
+            raise ThresholdError(source, str(exc)) from exc
+    check_metrics(threshold, result, targets=[target] if target is not None else None)
+    _unify(source, left, _dimension(source, left), right, _dimension(source, right))
     lists = {m.wildcard_prefix for m in threshold.metrics() if m.wildcard_prefix is not None}
     if len(lists) > 1:
         raise ThresholdError(source, "[*] may iterate over one list only")
     for metric in threshold.metrics():
         if sum(isinstance(s, Wildcard) for s in metric.path) > 1:
             raise ThresholdError(source, f"{metric.text}: only one [*] per metric")
-    if not threshold.metrics():
-        raise ThresholdError(source, "compares numbers only; name a metric such as rtt.p99")
     return threshold

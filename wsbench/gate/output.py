@@ -25,10 +25,12 @@ def to_markdown(verdict: GateVerdict) -> str:
     run = f"run `{verdict.run_id}`" if verdict.run_id else "this run"
     if verdict.baseline_run_id is not None:
         run += f" against baseline `{verdict.baseline_run_id}`" if verdict.baseline_run_id else " against the baseline"
+    rows, failed_rows = len(verdict.rows), len(verdict.failed_rows)
     if verdict.passed:
-        head = f"## ✅ wsbench gate passed: {total} of {total} checks ({run})"
+        head = f"## ✅ wsbench gate passed: {total} of {total} checks, {rows} of {rows} rows ({run})"
     else:
-        head = f"## ❌ wsbench gate failed: {failed} of {total} checks failed ({run})"
+        head = (f"## ❌ wsbench gate failed: {failed} of {total} checks failed, {failed_rows} of {rows} rows "
+                f"({run})")
     lines = [head, ""]
     for warning in verdict.warnings:
         lines.append(f"> ⚠️ {_cell(warning)}")

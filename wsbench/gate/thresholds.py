@@ -1,12 +1,19 @@
 """Evaluate parsed thresholds against a Result ``dict``. Pure, no I/O.
 
 Paths resolve inside one target of the Result (``rtt.p99`` is ``targets[name].rtt.p99``);
-``generator.*`` resolves at the top of the Result. ``upgrade_failures.total`` is the sum of
-the failure classes (``upgrade_failures.total / sessions.attempted < 0.001``). A statistic missing from a summary
-(``p95``) is computed from the summary's histogram. What cannot be measured is *no
-data*, and no data never passes: a percentile of an empty histogram, a missing key, a
-division by zero, a ``[*]`` over an empty list. Missing keys of the open count maps
-(``closes.by_code``, ``closes.by_side``, ``upgrade_failures``) count as 0.
+``generator.*`` resolves at the top of the Result. ``total`` sums an open count map:
+``upgrade_failures.total`` (every failure class: ``upgrade_failures.total /
+sessions.attempted < 0.001``), ``closes.by_code.total``, ``closes.total`` (sessions that
+ended), and inside a disruption ``disruptions[*].upgrade_failures.total``. A statistic
+missing from a summary (``p95``) is computed from the summary's histogram.
+
+Every path is checked first against the Result's schema (:mod:`wsbench.result.schema`): an
+unknown metric, key, target or disruption is bad input (:class:`ThresholdError`, exit 2,
+naming the nearest valid names) — a typo never reads as 0. What the schema allows but the
+run cannot measure is *no data*, and no data never passes: a percentile of an empty
+histogram, a missing section, a division by zero, a ``[*]`` over an empty list. Keys of the
+open count maps this run did not see (``upgrade_failures.http_504``, ``closes.by_code.1011``)
+count as 0.
 """
 
 from __future__ import annotations
@@ -22,11 +29,14 @@ from wsbench.gate.expr import (
     Negate,
     Number,
     Threshold,
+    ThresholdError,
     Wildcard,
+    check_metrics,
     is_statistic_name,
 )
 from wsbench.result import fmt
 from wsbench.result.distribution import HdrDecodeError, distribution_of
+from wsbench.result.schema import MetricPathError, check_target
 from wsbench.result.stats import parse_statistic
 from wsbench.result.verdict import Check, Observation
 
@@ -40,7 +50,8 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
 }
-_OPEN_COUNT_MAPS = {("closes", "by_code"), ("closes", "by_side"), ("upgrade_failures",)}
+#: The open count maps, by their own name (also inside a disruption): absent keys read 0.
+_OPEN_COUNT_MAPS = {"by_code", "by_side", "upgrade_failures", "closes_by_code"}
 _ROOT_SECTIONS = {"generator"}
 
 
@@ -100,9 +111,14 @@ def resolve_metric(
         if not isinstance(node, Mapping):
             raise NoData(f"{where}: not in the Result")
         if segment not in node:
-            if last and segment == "total" and tuple(walked) in _OPEN_COUNT_MAPS:
-                return float(sum(v for v in node.values() if isinstance(v, int | float)))
-            if tuple(walked) in _OPEN_COUNT_MAPS:
+            parent = walked[-1].split("[", 1)[0] if walked else ""
+            if last and segment == "total" and parent in _OPEN_COUNT_MAPS:
+                return float(sum(v for v in node.values() if isinstance(v, int | float) and not isinstance(v, bool)))
+            if last and segment == "total" and parent == "closes":
+                sides = node.get("by_side") if isinstance(node.get("by_side"), Mapping) else node.get("by_code")
+                if isinstance(sides, Mapping):
+                    return float(sum(v for v in sides.values() if isinstance(v, int | float)))
+            if last and parent in _OPEN_COUNT_MAPS:
                 return 0.0
             raise NoData(f"{where}: not in the Result")
         node = node[segment]
@@ -191,6 +207,13 @@ def evaluate_threshold(
 ) -> Check:
     """Check ``threshold`` on each of ``targets`` (or on its own target when it names one)."""
     known = list(result.get("targets", {}))
+    try:
+        if threshold.target is not None:
+            check_target(threshold.target, result)
+    except MetricPathError as exc:
+        raise ThresholdError(threshold.source, str(exc)) from exc
+    scope = [threshold.target] if threshold.target is not None else list(targets)
+    check_metrics(threshold, result, targets=scope)
     dimension = _dimension_of(threshold.left)
     if dimension != _dimension_of(threshold.right):
         dimension = "duration"  # a bare number next to a duration is ms
@@ -200,7 +223,6 @@ def evaluate_threshold(
     )
     expected = f"{threshold.comparator} {limit_text}"
     observations: list[Observation] = []
-    scope = [threshold.target] if threshold.target is not None else list(targets)
     for target in scope:
         if target not in known:
             observations.append(

@@ -166,7 +166,8 @@ def banners(result: Result, verdict: GateVerdict | None = None) -> list[Banner]:
         out.append(
             Banner(
                 "gate-failed",
-                f"Gate failed: {len(verdict.failed_checks)} of {len(verdict.checks)} checks",
+                f"Gate failed: {len(verdict.failed_checks)} of {len(verdict.checks)} checks, "
+                f"{len(verdict.failed_rows)} of {len(verdict.rows)} rows",
                 "",
                 tuple(c.name for c in verdict.failed_checks),
             )
@@ -205,7 +206,7 @@ def cards(result: Result, verdict: GateVerdict | None = None) -> list[Card]:
             if mine:
                 bad = [o for o in mine if not o.passed]
                 gate = "failed" if bad else "passed"
-                detail = f"{len(mine) - len(bad)} of {len(mine)} checks passed"
+                detail = f"{len(mine) - len(bad)} of {len(mine)} rows passed"
         out.append(Card(str(name), target.url if target.url is not None else "", tuple(figures), tuple(alerts),
                         gate, detail or ""))
     return out
