@@ -15,12 +15,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from wsbench.errors import InputFileError
 
 __all__ = [
     "Field",
+    "Section",
     "read_section",
     "write_section",
     "read_object",
@@ -125,3 +126,17 @@ def write_section(section: Any, fields: Sequence[Field]) -> dict[str, Any]:
     for key, value in section.extra.items():
         out[key] = plain(value)
     return out
+
+
+class Section:
+    """``from_json``/``to_json`` of a frozen dataclass section whose known keys are ``FIELDS``
+    (the dataclass also has ``extra``)."""
+
+    FIELDS: ClassVar[tuple[Field, ...]] = ()
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "section") -> Self:
+        return cls(**read_section(data, where, cls.FIELDS))
+
+    def to_json(self) -> dict[str, Any]:
+        return write_section(self, self.FIELDS)

@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from wsbench.errors import InputFileError
 from wsbench.result.codec import (
     Field,
+    Section,
     plain,
     read_bool,
     read_int,
@@ -132,19 +133,15 @@ _CLOSES_FIELDS = (Field("by_code", _section(Counts), _writer), Field("by_side", 
 
 
 @dataclass(frozen=True)
-class Closes:
+class Closes(Section):
     """``closes``: sessions ended, by close code and by the side that ended them."""
+
+    FIELDS: ClassVar[tuple[Field, ...]] = _CLOSES_FIELDS
 
     by_code: Counts | None = None
     by_side: Counts | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
-    @classmethod
-    def from_json(cls, data: Any, where: str = "closes") -> Closes:
-        return cls(**read_section(data, where, _CLOSES_FIELDS))
-
-    def to_json(self) -> dict[str, Any]:
-        return write_section(self, _CLOSES_FIELDS)
 
 
 # --- disruptions, timeline ----------------------------------------------------------------
@@ -160,8 +157,10 @@ _DISRUPTION_FIELDS = (
 
 
 @dataclass(frozen=True)
-class Disruption:
+class Disruption(Section):
     """One disruption and its blast radius; what the injector recorded stays in ``extra``."""
+
+    FIELDS: ClassVar[tuple[Field, ...]] = _DISRUPTION_FIELDS
 
     kind: str | None = None
     at_s: float | None = None
@@ -171,12 +170,6 @@ class Disruption:
     recovery: Summary | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
-    @classmethod
-    def from_json(cls, data: Any, where: str = "disruption") -> Disruption:
-        return cls(**read_section(data, where, _DISRUPTION_FIELDS))
-
-    def to_json(self) -> dict[str, Any]:
-        return write_section(self, _DISRUPTION_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -227,19 +220,15 @@ _SHARD_FIELDS = (Field("index", read_int), Field("count", read_int))
 
 
 @dataclass(frozen=True)
-class ShardOf:
+class ShardOf(Section):
     """``shard``: this Result ran the sessions ``i % count == index``."""
+
+    FIELDS: ClassVar[tuple[Field, ...]] = _SHARD_FIELDS
 
     index: int | None = None
     count: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
-    @classmethod
-    def from_json(cls, data: Any, where: str = "shard") -> ShardOf:
-        return cls(**read_section(data, where, _SHARD_FIELDS))
-
-    def to_json(self) -> dict[str, Any]:
-        return write_section(self, _SHARD_FIELDS)
 
 
 _GENERATOR_FIELDS = (
@@ -254,8 +243,10 @@ _GENERATOR_FIELDS = (
 
 
 @dataclass(frozen=True)
-class Generator:
+class Generator(Section):
     """``generator``: the load generator's health, and the verdict whether it was saturated."""
+
+    FIELDS: ClassVar[tuple[Field, ...]] = _GENERATOR_FIELDS
 
     processes: int | None = None
     cpu_percent_max: float | None = None
@@ -266,12 +257,6 @@ class Generator:
     machine: Mapping[str, Any] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
-    @classmethod
-    def from_json(cls, data: Any, where: str = "generator") -> Generator:
-        return cls(**read_section(data, where, _GENERATOR_FIELDS))
-
-    def to_json(self) -> dict[str, Any]:
-        return write_section(self, _GENERATOR_FIELDS)
 
 
 # --- target ---------------------------------------------------------------------------------
@@ -305,8 +290,10 @@ _TARGET_FIELDS = (
 
 
 @dataclass(frozen=True)
-class TargetResult:
+class TargetResult(Section):
     """One target of the Result: sessions, upgrade phases, RTT, messages, closes, timeline."""
+
+    FIELDS: ClassVar[tuple[Field, ...]] = _TARGET_FIELDS
 
     url: str | None = None
     complete: bool | None = None
@@ -326,12 +313,6 @@ class TargetResult:
     infrastructure: Infrastructure | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
-    @classmethod
-    def from_json(cls, data: Any, where: str = "target") -> TargetResult:
-        return cls(**read_section(data, where, _TARGET_FIELDS))
-
-    def to_json(self) -> dict[str, Any]:
-        return write_section(self, _TARGET_FIELDS)
 
     def summary(self, path: Sequence[str]) -> Summary | None:
         """The summary at ``path`` (``("rtt",)``, ``("upgrade", "total")``, or one other code

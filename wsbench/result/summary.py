@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from wsbench.errors import HdrDecodeError, InputFileError
 from wsbench.metrics.histogram import Histogram
-from wsbench.result.codec import Field, read_int, read_number, read_section, read_str, write_section
+from wsbench.result.codec import Field, Section, read_int, read_number, read_str
 
 __all__ = ["Summary", "STATISTICS"]
 
@@ -28,8 +28,10 @@ _FIELDS = (
 
 
 @dataclass(frozen=True)
-class Summary:
+class Summary(Section):
     """A histogram's count, min, mean, p50/p90/p99/p99.9, max (ms) and its encoding."""
+
+    FIELDS: ClassVar[tuple[Field, ...]] = _FIELDS
 
     count: int | None = None
     min: float | None = None
@@ -51,13 +53,6 @@ class Summary:
     def of_hdr(cls, text: str) -> Summary:
         """A summary carrying only an encoded histogram (a worker shard's)."""
         return cls(hdr=text)
-
-    @classmethod
-    def from_json(cls, data: Any, where: str = "summary") -> Summary:
-        return cls(**read_section(data, where, _FIELDS))
-
-    def to_json(self) -> dict[str, Any]:
-        return write_section(self, _FIELDS)
 
     def statistic(self, name: str) -> float | None:
         """``count`` or a latency (ms); None when absent or when the histogram is empty."""
