@@ -23,14 +23,14 @@ test: venv
 	$(BIN)/pytest -q
 
 ## ci-gate: the project's own performance gate, live through the lab's nginx, against the
-## committed baseline. CI runs on fresh machines and a baseline compares machines too (first
-## CI run: rtt p99 13.0 ms there vs 5.2 ms in the baseline, p50 1.15 vs 0.93 ms): so the
-## regression checks are on medians with room for another machine; tails have thresholds.
+## committed baseline: regressions of at most 20 % on p50 and p99, judged calibrated when the
+## run's machine (or its load) differs from the baseline's (baselines/README.md).
+CI_GATE_LIMITS := --max-regression rtt.p50=20% --max-regression rtt.p99=20% \
+	--max-regression upgrade.total.p50=20% --max-regression upgrade.total.p99=20%
 ci-gate: venv
 	rm -rf reports/ci
 	$(BIN)/wsbench run scenarios/ci-gate.yaml --lab nginx --out reports/ci --gate \
-	  --baseline baselines/lab-nginx.json \
-	  --max-regression rtt.p50=200% --max-regression upgrade.total.p50=200% \
+	  --baseline baselines/lab-nginx.json $(CI_GATE_LIMITS) \
 	  --junit reports/ci/gate-junit.xml
 
 bench: venv

@@ -82,6 +82,8 @@ class Scenario:
     transport: Literal["auto", "picows", "lean", "websockets"] = "auto"
     out: str = "reports"
     thresholds: tuple[str, ...] = ()
+    calibrate: bool = True  # measure the generator against a reference echo before the load
+    interleave: float | None = None  # seconds per window, targets taking turns; None: one after the other
     extra: Mapping[str, Any] = field(default_factory=dict)  # keys owned by other layers
 
     def redacted(self) -> dict[str, Any]:
@@ -348,6 +350,8 @@ _FIELDS: dict[str, Any] = {
     "transport": lambda v: _choice("transport", v, ("auto", "picows", "lean", "websockets")),
     "out": lambda v: str(v),
     "thresholds": _thresholds,
+    "calibrate": lambda v: _boolean("calibrate", v),
+    "interleave": lambda v: None if v is None else _seconds("interleave", v),
 }
 #: Keys other layers own (validated there), carried in ``Scenario.extra``.
 EXTRA_KEYS = frozenset({"lab", "disruptions", "gate"})

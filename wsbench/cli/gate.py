@@ -37,6 +37,9 @@ VERDICT_FILE = "gate.json"
 @click.argument("result", type=click.Path(path_type=Path, dir_okay=False), required=False)
 @click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="A baseline Result to check regressions against.")
+@click.option("--baseline-target", default=None, metavar="NAME",
+              help="Judge every other target against target NAME of the same Result (an A/B run: "
+                   "wsbench run --target base=URL1 --target cand=URL2 --interleave 5).")
 @click.option("--threshold", "thresholds", multiple=True, metavar="EXPR",
               help="e.g. 'rtt.p99 < 50ms', 'nginx: sessions.dropped == 0'; repeatable. "
                    "Added to the scenario's own thresholds.")
@@ -66,6 +69,7 @@ def gate(
     allow_saturated: bool,
     verdict_path: Path | None,
     list_metrics: bool,
+    baseline_target: str | None,
 ) -> int:
     """Check RESULT.json against thresholds and a baseline; exit 0 pass, 1 fail, 2 bad input.
 
@@ -92,6 +96,7 @@ def gate(
         use_scenario_thresholds=not no_scenario_thresholds,
         allow_partial=allow_partial,
         allow_saturated=allow_saturated,
+        baseline_target=baseline_target,
     )
     save_verdict(verdict, verdict_path or result.with_name(VERDICT_FILE))
     emit_verdict(verdict, junit)

@@ -63,17 +63,19 @@ def lab() -> None:
     "--netns", is_flag=True,
     help="Each pod in its own network namespace on a veth pair (10.x addresses), so it can be cut off (root).",
 )
+@click.option("--pod-delay-ms", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Every pod sends each echo this much later (wsbench serve --delay-ms): a known slowdown.")
 @_name
 @_state_dir
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def up(
     proxies: str, pods: int, profile: str, tls: bool, idle_timeout: float | None, netns: bool, name: str,
-    state_dir: str | None, as_json: bool,
+    state_dir: str | None, as_json: bool, pod_delay_ms: float,
 ) -> None:
     """Start the lab and return once every proxy upgrades and echoes."""
     options = LabOptions(
         proxies=_proxy_list(proxies), pods=pods, profile=profile, tls=tls,
-        idle_timeout_s=idle_timeout, name=name, state_dir=state_dir, netns=netns,
+        idle_timeout_s=idle_timeout, name=name, state_dir=state_dir, netns=netns, pod_delay_ms=pod_delay_ms,
     )
     running = Lab.up(options)
     if as_json:

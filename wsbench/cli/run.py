@@ -52,6 +52,14 @@ __all__ = ["run", "write_report"]
 @click.option("--no-reconnect", is_flag=True, default=False, help="Do not reopen dropped sessions.")
 @click.option("--transport", type=click.Choice(["auto", "picows", "lean", "websockets"]), default=None,
               help="Client implementation (auto: picows, websockets when deflate is on).")
+@click.option("--calibrate/--no-calibrate", "calibrate", default=None,
+              help="Measure the generator against a reference echo on loopback before the load "
+                   "(~0.6 s; generator.calibration: the noise floor and the machine factor the "
+                   "gate uses) [default: on].")
+@click.option("--interleave", default=None, metavar="SECONDS",
+              help="Targets take turns in windows of this length (A B B A ...) until each has "
+                   "run --duration, so drift and the machine cancel out of an A/B comparison "
+                   "(judge it with `wsbench gate --baseline-target NAME`).")
 @click.option("--out", default=None, help="Folder for reports/<run-id>/.")
 @click.option("--lab", "lab", default=None, metavar="PROXIES",
               help="Measure through the lab's proxies, one target each (nginx,haproxy,... or all); "
@@ -70,8 +78,10 @@ __all__ = ["run", "write_report"]
               help="Judge the run at the end (thresholds, --baseline): exit 1 when it fails.")
 @click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="With --gate: a baseline Result to check regressions against.")
+@click.option("--baseline-target", default=None, metavar="NAME",
+              help="With --gate: judge the other targets against target NAME of this run (A/B).")
 @click.option("--max-regression", "max_regressions", multiple=True, metavar="METRIC=PCT",
-              help="With --gate and --baseline, e.g. rtt.p99=10%.")
+              help="With --gate and --baseline or --baseline-target, e.g. rtt.p99=10%.")
 @click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="With --gate: write JUnit XML here.")
 @click.option("--result-to-stdout", is_flag=True, default=False,
@@ -85,7 +95,7 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
         quiet: bool, no_reconnect: bool, binary: bool | None, gate_run: bool,
         baseline: Path | None, max_regressions: tuple[str, ...], junit: Path | None,
         lab_tls: bool, lab_name: str | None, disrupt: tuple[str, ...], result_to_stdout: bool,
-        metrics_port: int | None, metrics_addr: str, **options: Any) -> int:
+        metrics_port: int | None, metrics_addr: str, baseline_target: str | None, **options: Any) -> int:
     """Open WebSocket sessions against targets and measure them.
 
     With no SCENARIO, no --url and no --target, wsbench starts its own echo server and
@@ -137,7 +147,8 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
     if gate_run:
         from wsbench.cli.gate import VERDICT_FILE, save_verdict
 
-        verdict = evaluate_gate(outcome.typed, baseline=base, max_regressions=max_regressions)
+        verdict = evaluate_gate(outcome.typed, baseline=base, max_regressions=max_regressions,
+                                baseline_target=baseline_target)
         save_verdict(verdict, outcome.run_dir / VERDICT_FILE)
     report = write_report(outcome.typed, outcome.run_dir / "report.html", verdict)
     click.echo(f"result: {outcome.result_path}")

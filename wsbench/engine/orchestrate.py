@@ -22,6 +22,9 @@ __all__ = ["run", "disruption_plan"]
 def disruption_plan(scenario: Scenario, extra: tuple[str, ...] = ()) -> tuple[Disruption, ...]:
     """The scenario's ``disruptions`` plus ``extra`` (CLI), validated against the scenario."""
     plan = parse_disruptions([*(scenario.extra.get("disruptions") or []), *extra])
+    if plan and scenario.interleave:
+        raise ScenarioError("interleave", "disruptions need one continuous run per target: "
+                                          "drop --interleave or the disruptions")
     for disruption in plan:
         if disruption.at_s >= scenario.duration:
             raise ScenarioError("disruptions", f"{disruption.describe()} is at or after the end of "

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import multiprocessing as mp
 import os
 import queue
@@ -38,8 +39,11 @@ from wsbench.engine.machine import machine_facts
 from wsbench.engine.worker import WorkerSpec, worker_main
 from wsbench.errors import LocalError
 from wsbench.files import write_json_atomic
+from wsbench.metrics.histogram import Histogram
+from wsbench.result.calibration import Calibration
 from wsbench.result.model import Result, ShardOf, TargetResult
 from wsbench.result.shards import generator_from_shards, target_from_shards
+from wsbench.result.summary import Summary
 from wsbench.scenario import Scenario, Target, redact_url
 
 __all__ = [
@@ -51,6 +55,7 @@ __all__ = [
     "new_run_id",
     "safe_name",
     "load_shard",
+    "turns",
 ]
 
 ProgressFn = Callable[[str], None]
@@ -170,6 +175,7 @@ def run_scenario(
         say(f"no target given: started an embedded echo server at {server.url}")
     processes = default_processes(scenario)
     machine = machine_facts()
+    calibration = _calibration(scenario, say)
     shard = {"index": scenario.shard[0], "count": scenario.shard[1]} if scenario.shard else None
     result = Result(
         run_id=run_dir.name,
@@ -180,7 +186,7 @@ def run_scenario(
         python=sys.version.split()[0],
         shard=ShardOf(**shard) if shard else None,
         scenario=scenario.redacted(),
-        generator=generator_from_shards([], processes, machine),
+        generator=replace(generator_from_shards([], processes, machine), calibration=calibration),
         extra=dict(sections or {}),
     )
     events_path = run_dir / "events.jsonl"
@@ -194,13 +200,17 @@ def run_scenario(
     started = time.monotonic()
     try:
         with _Interrupt() as interrupt:
-            for target in targets:
+            shards_of: dict[str, list[dict[str, Any]]] = {}
+            probes_of: dict[str, list[Summary]] = {}
+            t0_of: dict[str, float | None] = {}
+            for target, window, offset_s in turns(scenario, targets):
                 if interrupt.flag:
                     break
                 share = (f"{len(own_sessions(scenario))} of {scenario.sessions} sessions (shard "
                          f"{scenario.shard[0]}/{scenario.shard[1]})" if scenario.shard
                          else f"{scenario.sessions} sessions")
-                say(f"[{target.name}] {share} on {processes} worker(s) -> {redact_url(target.url)}")
+                when = f", window {offset_s:g}-{offset_s + window.duration:g} s" if scenario.interleave else ""
+                say(f"[{target.name}] {share} on {processes} worker(s) -> {redact_url(target.url)}{when}")
                 disruptor = None
                 if disruptor_for is not None:
                     def event(kind: str, /, _target: str = target.name, **fields: Any) -> None:
@@ -209,21 +219,29 @@ def run_scenario(
                             watcher.event(_target, kind, fields)
 
                     disruptor = disruptor_for(target, event)
-                observer = observer_for(target) if observer_for is not None else None
-                shards, records, t0_unix_s = _run_target(scenario, target, processes, run_dir, events_path,
-                                                         interrupt, say, disruptor, observer, watcher)
+                observer = observer_for(target) if observer_for is not None and not scenario.interleave else None
+                shards, records, t0_unix_s, probed = _run_target(window, target, processes, run_dir, events_path,
+                                                                 interrupt, say, disruptor, observer, watcher)
+                shards_of.setdefault(target.name, []).extend(_shifted(shard, offset_s) for shard in shards)
+                t0_of.setdefault(target.name, t0_unix_s)
+                if probed is not None:
+                    probes_of.setdefault(target.name, []).append(probed)
+                if calibration is not None and probes_of.get(target.name):
+                    calibration = replace(calibration, during={**(calibration.during or {}),
+                                                               target.name: _merged(probes_of[target.name])})
                 all_shards.append(shards)
                 if watcher is not None:
                     watcher.target_finished(target.name, shards)
-                target_result = target_from_shards(
-                    redact_url(target.url), shards, records=records, t0_unix_s=t0_unix_s, name=target.name)
+                target_result = target_from_shards(redact_url(target.url), shards_of[target.name], records=records,
+                                                   t0_unix_s=t0_of[target.name], name=target.name)
                 if observer is not None:  # what the observer measured beside the workers (proxy_cost)
                     target_result = TargetResult.from_json(
                         {**target_result.to_json(), **observer.finish(target_result.to_json())},
                         f"targets.{target.name}")
                 measured[target.name] = target_result
                 result = replace(result, targets=dict(measured),
-                                 generator=generator_from_shards(all_shards, processes, machine),
+                                 generator=replace(generator_from_shards(all_shards, processes, machine),
+                                                   calibration=calibration),
                                  duration_s=round(time.monotonic() - started, 3))
                 write_json_atomic(result_path, result.to_json())
             interrupted = interrupt.flag
@@ -236,6 +254,64 @@ def run_scenario(
     _append_event(events_path, "run_stopped", complete=complete, interrupted=interrupted)
     warnings = list(result.generator.saturation_reasons or ()) if result.generator else []
     return RunOutcome(run_dir=run_dir, typed=result, interrupted=interrupted, warnings=warnings)
+
+
+def turns(scenario: Scenario, targets: tuple[Target, ...]) -> list[tuple[Target, Scenario, float]]:
+    """What runs when: ``(target, scenario of that turn, its offset on the target's own clock)``.
+
+    Without ``interleave``, each target once for the whole duration, one after the other.
+    With it, windows of ``interleave`` seconds (the last one shorter) until each target has run
+    ``duration``, in A B B A A B ... order so that a drift during the run falls on both alike.
+    """
+    if not scenario.interleave:
+        return [(target, scenario, 0.0) for target in targets]
+    count = max(1, math.ceil(scenario.duration / scenario.interleave - 1e-9))
+    plan = []
+    for index in range(count):
+        offset = index * scenario.interleave
+        window = replace(scenario, duration=round(min(scenario.interleave, scenario.duration - offset), 6))
+        order = targets if index % 2 == 0 else tuple(reversed(targets))
+        plan.extend((target, window, offset) for target in order)
+    return plan
+
+
+def _shifted(shard: dict[str, Any], offset_s: float) -> dict[str, Any]:
+    """A window's shard with its timeline moved to where the window sits on the target's clock."""
+    if not offset_s:
+        return shard
+    step = round(offset_s)
+    return {**shard, "timeline": [{**entry, "t": entry["t"] + step} for entry in shard.get("timeline", [])]}
+
+
+def _merged(summaries: list[Summary]) -> Summary:
+    """One summary of several probe windows (exact histogram merge)."""
+    if len(summaries) == 1:
+        return summaries[0]
+    total = Histogram()
+    for summary in summaries:
+        histogram = summary.histogram()
+        if histogram is not None:
+            total.merge(histogram)
+    return Summary.of(total)
+
+
+def _calibration(scenario: Scenario, say: ProgressFn) -> Calibration | None:
+    """The generator against the reference echo (``generator.calibration``); None when off or failed."""
+    if not scenario.calibrate:
+        return None
+    from wsbench.engine.calibrate import calibrate
+
+    try:
+        measured = Calibration.from_json(calibrate())
+    except LocalError as exc:  # the run goes on: a Result without calibration is judged raw
+        say(f"calibration skipped: {exc}")
+        return None
+    rtt, rtt_closed = measured.rtt, measured.rtt_closed
+    if rtt is not None and rtt_closed is not None:
+        say(f"calibration: this machine adds {rtt.p50:.3g} ms p50 / {rtt.p99:.3g} ms p99 on its own "
+            f"(rate mode; closed loop {rtt_closed.p50:.3g} / {rtt_closed.p99:.3g} ms), "
+            f"{measured.cpu_us_per_round_trip:g} µs CPU per round trip, measured in {measured.took_s:g} s")
+    return measured
 
 
 def _append_event(path: Path, kind: str, /, **fields: Any) -> None:
@@ -257,8 +333,9 @@ def _run_target(
     disruptor: Disruptor | None = None,
     observer: Any = None,
     watcher: RunWatcher | None = None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float | None]:
-    """Run one target; its worker shards, disruption records and the wall clock of t = 0."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float | None, Summary | None]:
+    """Run one target; its worker shards, disruption records, the wall clock of t = 0 and
+    what the calibration probe saw meanwhile (:class:`wsbench.engine.calibrate.RunProbe`)."""
     context = mp.get_context("spawn")
     progress: Any = context.Queue()
     start_ns_value: Any = context.Value("q", 0)
@@ -298,6 +375,8 @@ def _run_target(
     for process in workers:
         process.start()
     t0_unix_s = None
+    probe = _start_probe(scenario, say)
+    probed: Summary | None = None
     try:
         _wait_ready(workers, progress, interrupt)
         start_ns = time.monotonic_ns() + 50_000_000
@@ -310,6 +389,9 @@ def _run_target(
             observer.start(start_ns)
         _follow(workers, progress, scenario, target, interrupt, say, sessions=len(mine))
     finally:
+        if probe is not None:
+            summary = probe.stop()
+            probed = Summary.from_json(summary) if summary is not None else None
         records = disruptor.stop() if disruptor is not None else []
         _reap(workers)
         interrupt.workers = []
@@ -325,7 +407,22 @@ def _run_target(
             _append_event(events_path, "worker_crashed", target=target.name, worker=spec.index,
                           exitcode=process.exitcode)
         shards.append(shard)
-    return shards, records, t0_unix_s
+    return shards, records, t0_unix_s, probed
+
+
+def _start_probe(scenario: Scenario, say: ProgressFn) -> Any:
+    """The calibration probe for one target's measurement, started (None when off or failed)."""
+    if not scenario.calibrate:
+        return None
+    from wsbench.engine.calibrate import RunProbe
+
+    probe = RunProbe(max_s=scenario.duration + scenario.connect_timeout + scenario.reply_timeout + 120)
+    try:
+        probe.start()
+    except LocalError as exc:
+        say(f"calibration probe skipped: {exc}")
+        return None
+    return probe
 
 
 def load_shard(path: Path) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from wsbench.errors import UsageError
 from wsbench.gate.expr import Threshold, parse_threshold
 from wsbench.gate.regression import (
     DEFAULT_MAX_REGRESSIONS,
+    Comparison,
     RegressionLimit,
     evaluate_regression,
     parse_max_regression,
@@ -143,13 +144,16 @@ def evaluate_gate(
     allow_partial: bool = False,
     allow_saturated: bool = False,
     resamples: int = DEFAULT_RESAMPLES,
+    baseline_target: str | None = None,
 ) -> GateVerdict:
     """Judge ``result``.
 
     ``thresholds`` are expressions (see :mod:`wsbench.gate.expr`), checked after the
     scenario's own ``thresholds`` unless ``use_scenario_thresholds`` is false.
     ``max_regressions`` (``"rtt.p99=10%"``) need ``baseline``; with a baseline and none
-    given, :data:`DEFAULT_MAX_REGRESSIONS` apply. ``targets`` limits unscoped checks to
+    given, :data:`DEFAULT_MAX_REGRESSIONS` apply. ``baseline_target`` instead judges every
+    other target against that target of the same Result (an interleaved A/B run, ``wsbench
+    run --interleave``); it excludes ``baseline``. ``targets`` limits unscoped checks to
     those targets (default: all). Raises :class:`UsageError` for malformed input and when
     there is nothing to check.
     """
@@ -176,10 +180,19 @@ def evaluate_gate(
         if text.strip() not in seen:
             seen.add(text.strip())
             parsed.append((parse_threshold(text, result=document), source))
-    if max_regressions and base is None:
-        raise UsageError("--max-regression needs --baseline")
+    if baseline_target is not None:
+        if base is not None:
+            raise UsageError("--baseline-target judges targets of the same Result: give it or --baseline, not both")
+        if baseline_target not in known:
+            raise UsageError(f"--baseline-target {baseline_target!r}: no such target in the Result "
+                             f"(targets: {', '.join(known) or 'none'})")
+        if len(known) < 2:
+            raise UsageError("--baseline-target needs a Result with two targets or more (wsbench run "
+                             "--target base=URL1 --target cand=URL2 --interleave 5)")
+    if max_regressions and base is None and baseline_target is None:
+        raise UsageError("--max-regression needs --baseline or --baseline-target")
     limits: list[RegressionLimit] = []
-    if base is not None:
+    if base is not None or baseline_target is not None:
         limits = [parse_max_regression(t) for t in (max_regressions or DEFAULT_MAX_REGRESSIONS)]
     checks, warnings = _validity(run, allow_partial=allow_partial, allow_saturated=allow_saturated)
     if not parsed and not limits and not any(c.name == "lab healthy" for c in checks):
@@ -189,19 +202,37 @@ def evaluate_gate(
     if parsed:
         for threshold, source in parsed:
             checks.append(evaluate_threshold(document, threshold, targets=chosen, source=source))
+    if baseline_target is not None:
+        if not run.scenario or not run.scenario.get("interleave"):
+            warnings.append(f"targets were measured one after the other, not interleaved: judging against "
+                            f"{baseline_target!r} compares the moments too (use wsbench run --interleave)")
+        comparison = Comparison(run, baseline_target=baseline_target)
+        for limit in limits:
+            checks.append(evaluate_regression(run, comparison, limit, targets=chosen, resamples=resamples))
+        if not max_regressions:
+            warnings.append(
+                f"--baseline-target given without --max-regression: using {', '.join(DEFAULT_MAX_REGRESSIONS)}"
+            )
     if base is not None:
         changed = scenario_mismatch(run, base)
         if changed:
             warnings.append(f"the baseline ran another load ({changed}): regressions compare the loads too")
         mismatch = machine_mismatch(run, base)
-        if mismatch:
+        calibrated = all(r.generator is not None and r.generator.calibration is not None for r in (run, base))
+        if mismatch and not calibrated:
             warnings.append(
                 f"the baseline was measured on another machine ({mismatch}): regressions "
                 "compare the machines too; record baselines on the runner that gates"
             )
+        elif not calibrated:
+            warnings.append(
+                "no calibration in the " + ("baseline" if run.generator and run.generator.calibration else "Result")
+                + ": rtt regressions are judged raw (record it again with this wsbench: it calibrates every run)"
+            )
+        comparison = Comparison(base, machines_differ=mismatch)
         for limit in limits:
             checks.append(
-                evaluate_regression(run, base, limit, targets=chosen, resamples=resamples)
+                evaluate_regression(run, comparison, limit, targets=chosen, resamples=resamples)
             )
         if not max_regressions:
             warnings.append(

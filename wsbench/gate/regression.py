@@ -13,17 +13,31 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from wsbench.errors import UsageError
 from wsbench.gate.expr import is_statistic_name
 from wsbench.result import fmt
+from wsbench.result.calibration import MachineFactor, machine_factor, noise_floor_ms
 from wsbench.result.distribution import HdrDecodeError, distribution_of
 from wsbench.result.model import Result
-from wsbench.result.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, compare, parse_statistic
+from wsbench.result.stats import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_RESAMPLES,
+    Interval,
+    RatioEstimate,
+    compare,
+    parse_statistic,
+)
 from wsbench.result.verdict import Check, Observation
 
-__all__ = ["RegressionLimit", "parse_max_regression", "evaluate_regression", "DEFAULT_MAX_REGRESSIONS"]
+__all__ = [
+    "RegressionLimit",
+    "Comparison",
+    "parse_max_regression",
+    "evaluate_regression",
+    "DEFAULT_MAX_REGRESSIONS",
+]
 
 #: Used when a baseline is given without any ``--max-regression``.
 DEFAULT_MAX_REGRESSIONS = ("rtt.p99=10%", "upgrade.total.p99=10%")
@@ -70,33 +84,116 @@ def parse_max_regression(text: str) -> RegressionLimit:
     return RegressionLimit(text.strip(), tuple(path), statistic, allowed)
 
 
+#: which calibration figure takes a summary to another machine: rtt (message latency), open (upgrades)
+_CALIBRATED = {"rtt": "rtt", "upgrade": "open"}
+
+
 def _seed(*parts: str) -> int:
     return zlib.crc32("/".join(parts).encode())
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """What one regression limit compares: the run's target against its reference.
+
+    ``baseline`` is another Result (``--baseline``) or the run itself (``--baseline-target``:
+    an interleaved A/B in one Result, where drift and the machine cancel and nothing is
+    calibrated). ``machines_differ`` is what differs between the two machines ("" if nothing).
+    """
+
+    baseline: Result
+    baseline_target: str | None = None
+    machines_differ: str = ""
+
+
+def _classify(estimate: RatioEstimate, limit: RegressionLimit, floor_ms: float | None) -> tuple[bool, str]:
+    """(passed, word) for one estimate judged on the (possibly calibrated) ratio."""
+    ratio, difference = estimate.ratio, estimate.difference_ms
+    below_floor = floor_ms is not None and abs(difference.point) < floor_ms
+    over = ratio.point > 1.0 + limit.allowed
+    significant_slowdown = ratio.low > 1.0
+    if below_floor:
+        return True, f"same (below the noise floor of {floor_ms:.3g} ms)"
+    if over and significant_slowdown:
+        return False, "significant regression"
+    if over:
+        return True, "not significant (within noise)"
+    if ratio.high < 1.0:
+        return True, "faster"
+    if significant_slowdown:
+        return True, "slower, within allowance"
+    return True, "same (within noise)"
+
+
+def _calibrated(estimate: RatioEstimate, factor: MachineFactor) -> RatioEstimate:
+    """``estimate`` with the run's side taken to the baseline's machine (the factor is taken as exact)."""
+    a_ms = factor.apply(estimate.a_ms)
+    scale = a_ms / estimate.a_ms if estimate.a_ms > 0 else 1.0
+
+    def moved(interval: Interval, ratio: bool) -> Interval:
+        if ratio:
+            return Interval(interval.point * scale, interval.low * scale, interval.high * scale)
+        shift = estimate.a_ms - a_ms
+        return Interval(interval.point - shift, interval.low - shift, interval.high - shift)
+
+    return replace(estimate, a_ms=a_ms, ratio=moved(estimate.ratio, True),
+                   difference_ms=moved(estimate.difference_ms, False))
+
+
+def _interval_text(estimate: RatioEstimate, confidence: float) -> str:
+    ratio, difference = estimate.ratio, estimate.difference_ms
+    return (
+        f"{fmt.percent_change(ratio.point)} [{fmt.percent_change(ratio.low)}, {fmt.percent_change(ratio.high)}], "
+        f"Δ {difference.point:+.3g} ms [{difference.low:+.3g}, {difference.high:+.3g}] "
+        f"({confidence:.0%} CI, {estimate.b_ms:.3g} → {estimate.a_ms:.3g} ms)"
+    )
+
+
 def evaluate_regression(
     result: Result,
-    baseline: Result,
+    baseline: Result | Comparison,
     limit: RegressionLimit,
     *,
     targets: Sequence[str],
     resamples: int = DEFAULT_RESAMPLES,
     confidence: float = DEFAULT_CONFIDENCE,
 ) -> Check:
-    """Compare ``limit``'s statistic of each target with the baseline's same target."""
-    expected = f"≤ {fmt.percent_change(1.0 + limit.allowed)} vs baseline"
+    """Compare ``limit``'s statistic of each target with its reference.
+
+    The reference is the same target of a baseline Result, or (``Comparison.baseline_target``)
+    another target of the same Result. Against another Result, when both carry a calibration
+    (``generator.calibration``) and the machines differ or the calibrations differ beyond
+    :data:`~wsbench.result.calibration.CALIBRATION_BOUND`, the run's figure is first taken to
+    the baseline's machine (:func:`~wsbench.result.calibration.machine_factor`) and the
+    calibrated figure is judged; the note shows raw and calibrated side by side and says
+    which was judged and why. A difference below the noise floor (what the generator adds
+    on its own, from the calibrations) is "same", never a regression or an improvement.
+    """
+    comparison = baseline if isinstance(baseline, Comparison) else Comparison(baseline)
+    base = comparison.baseline
+    reference = comparison.baseline_target
+    expected = f"≤ {fmt.percent_change(1.0 + limit.allowed)} vs {reference or 'baseline'}"
     observations: list[Observation] = []
-    baseline_targets = baseline.targets
+    closed = (result.scenario or {}).get("mode") == "closed"
+    run_cal = result.generator.calibration if result.generator else None
+    base_cal = base.generator.calibration if base.generator else None
+    floors = [f for f in (noise_floor_ms(run_cal, limit.statistic, closed=closed),
+                          noise_floor_ms(base_cal, limit.statistic, closed=closed)) if f is not None]
+    floor_ms = max(floors) if floors else None
     for target in targets:
+        if reference is not None and target == reference:
+            continue
+        before_name = reference or target
+
         def no_data(reason: str, target: str = target) -> None:
             observations.append(Observation(target, target, "–", expected, False, f"no data: {reason}"))
 
-        if target not in baseline_targets:
-            no_data(f"no target {target!r} in the baseline")
+        if before_name not in base.targets:
+            no_data(f"no target {before_name!r} in the {'Result' if reference else 'baseline'}")
             continue
         try:
             current = distribution_of(result.targets[target].summary(limit.summary_path))
-            before = distribution_of(baseline_targets[target].summary(limit.summary_path))
+            before = distribution_of(base.targets[before_name].summary(limit.summary_path))
         except HdrDecodeError as exc:
             no_data(f"unreadable histogram ({exc})")
             continue
@@ -107,39 +204,38 @@ def evaluate_regression(
         if current.total == 0 or before.total == 0:
             no_data(f"{name} has no samples in the {'Result' if current.total == 0 else 'baseline'}")
             continue
-        estimate = compare(
-            current,
-            before,
-            limit.statistic,
-            resamples=resamples,
-            confidence=confidence,
-            seed=_seed(target, limit.metric),
-        )
-        ratio = estimate.ratio
-        over = ratio.point > 1.0 + limit.allowed
-        significant_slowdown = ratio.low > 1.0
-        passed = not (over and significant_slowdown)
-        interval = (
-            f"{fmt.percent_change(ratio.point)} "
-            f"[{fmt.percent_change(ratio.low)}, {fmt.percent_change(ratio.high)}] "
-            f"({confidence:.0%} CI, {estimate.b_ms:.3g} → {estimate.a_ms:.3g} ms)"
-        )
-        if not passed:
-            note = f"significant regression: {interval}"
-        elif over:
-            note = f"not significant (within noise): {interval}"
-        elif ratio.high < 1.0:
-            note = f"faster: {interval}"
+        raw = compare(current, before, limit.statistic, resamples=resamples, confidence=confidence,
+                      seed=_seed(target, limit.metric))
+        factor = None
+        kind = _CALIBRATED.get(limit.summary_path[0])
+        if reference is None and kind is not None:
+            factor = machine_factor(run_cal, base_cal, run_target=target, base_target=target, kind=kind,
+                                    url=result.targets[target].url, machines_differ=comparison.machines_differ)
+        judged = _calibrated(raw, factor) if factor is not None and factor.judged else raw
+        passed, word = _classify(judged, limit, floor_ms if limit.summary_path == ("rtt",) else None)
+        if factor is None:
+            how = ("same run, interleaved with " + reference + ": judged raw") if reference else (
+                "judged raw (no calibration in " + ("both Results" if run_cal is None and base_cal is None
+                                                   else "the baseline" if base_cal is None else "the Result")
+                + ")" if kind is not None else "judged raw (not a latency the calibration covers)")
+            note = f"{word}: {_interval_text(raw, confidence)}; {how}"
+        elif factor.judged:
+            note = (f"{word}: judged calibrated, {factor.why}: {factor.describe()}; "
+                    f"calibrated {_interval_text(judged, confidence)}; raw {_interval_text(raw, confidence)}")
         else:
-            note = f"within allowance: {interval}"
+            note = (f"{word}: judged raw, {factor.why}: raw {_interval_text(raw, confidence)}; "
+                    f"calibrated {_interval_text(_calibrated(raw, factor), confidence)}")
         observations.append(
             Observation(
                 target,
                 target,
-                f"{fmt.ms(estimate.a_ms)} ({fmt.percent_change(ratio.point)})",
+                f"{fmt.ms(judged.a_ms)} ({fmt.percent_change(judged.ratio.point)}"
+                + (", calibrated" if judged is not raw else "") + ")",
                 expected,
                 passed,
                 note,
             )
         )
-    return Check(f"{limit.metric} regression ≤ {limit.allowed * 100:g}%", "regression", tuple(observations), "--max-regression")
+    scope = f" vs {reference}" if reference else ""
+    return Check(f"{limit.metric} regression ≤ {limit.allowed * 100:g}%{scope}", "regression",
+                 tuple(observations), "--max-regression")

@@ -55,6 +55,7 @@ def _fingerprint(lab: Lab, names: tuple[str, ...]) -> dict[str, Any]:
         "name": lab.name,
         "profile": lab.state.profile,
         "pods": len(status.get("pods", []) or []),  # type: ignore[arg-type]
+        **({"pod_delay_ms": lab.state.pod_delay_ms} if lab.state.pod_delay_ms else {}),
         "proxies": {
             name: {"version": proxies[name].get("version"), "profile": proxies[name].get("profile")}
             for name in names

@@ -82,6 +82,8 @@ class LabOptions:
     #: each pod in its own network namespace, on its own address of a veth pair (root only);
     #: then ``pod_host`` is unused and ``Lab.cut_pod`` / ``restore_pod`` work
     netns: bool = False
+    #: every pod sends each echo this much later (``wsbench serve --delay-ms``): a known slowdown
+    pod_delay_ms: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "proxies", tuple(self.proxies))
@@ -248,7 +250,9 @@ class Lab:
             specs = [(name, self._pod_net(name).pod_addr, 0, pool, self._pod_net(name).netns) for name, pool in names]
         else:
             specs = [(name, options.pod_host, 0, pool, None) for name, pool in names]
-        started = start_pods(specs, log_dir=directory / "pods", drain_s=options.pod_drain_s)
+        started = start_pods(specs, log_dir=directory / "pods", drain_s=options.pod_drain_s,
+                             delay_ms=options.pod_delay_ms)
+        self._state = replace(self._state, pod_delay_ms=options.pod_delay_ms)
         for info, server in started:
             self._servers[info.name] = server
         self._state = replace(self._state, pods=tuple(info for info, _ in started))
@@ -487,6 +491,7 @@ class Lab:
                     log_dir=Path(pod.log_file).parent,
                     drain_s=5.0,
                     netns=pod.netns,
+                    delay_ms=self._state.pod_delay_ms,
                 )
                 break
             except LabError:

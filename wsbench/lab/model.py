@@ -181,6 +181,8 @@ class LabState:
     net: LabNet | None = None
     profile: str = "shipped"
     created_at: str = ""
+    #: every pod's ``--delay-ms`` (a deliberately slowed lab; restarted pods keep it)
+    pod_delay_ms: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         """The full state (what the state file holds)."""

@@ -30,11 +30,13 @@ def start_pod(
     log_dir: Path,
     drain_s: float,
     netns: str | None = None,
+    delay_ms: float = 0.0,
 ) -> tuple[PodInfo, ServerProcess]:
     """Start one pod (``port`` 0: any free port) and describe it."""
     log_file = log_dir / f"{name}.log"
     options = ServeOptions(
-        hosts=(host,), port=port, pod_name=name, drain_s=drain_s, ping_interval=None, netns=netns
+        hosts=(host,), port=port, pod_name=name, drain_s=drain_s, ping_interval=None, netns=netns,
+        delay_ms=delay_ms,
     )
     server = start_server(options, log_path=str(log_file))
     info = PodInfo(
@@ -52,14 +54,15 @@ def start_pod(
 
 
 def start_pods(
-    specs: list[PodSpec], *, log_dir: Path, drain_s: float
+    specs: list[PodSpec], *, log_dir: Path, drain_s: float, delay_ms: float = 0.0
 ) -> list[tuple[PodInfo, ServerProcess]]:
     """Start pods in parallel; on any failure stop those that started and re-raise."""
     log_dir.mkdir(parents=True, exist_ok=True)
     pool = ThreadPoolExecutor(max_workers=max(1, len(specs)))
     futures = [
         pool.submit(
-            start_pod, name, host=host, port=port, pool=kind, log_dir=log_dir, drain_s=drain_s, netns=netns
+            start_pod, name, host=host, port=port, pool=kind, log_dir=log_dir, drain_s=drain_s, netns=netns,
+            delay_ms=delay_ms,
         )
         for name, host, port, kind, netns in specs
     ]

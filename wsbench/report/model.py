@@ -15,6 +15,7 @@ from typing import Any
 
 from wsbench.result import fmt
 from wsbench.result.infrastructure import LAB_FAILURE, lab_failed, lab_failure_lines
+from wsbench.result.calibration import describe_floor
 from wsbench.result.model import Disruption, Result, TargetResult
 from wsbench.result.summary import Summary
 from wsbench.result.verdict import GateVerdict
@@ -351,7 +352,28 @@ def generator_table(result: Result) -> Table:
         text = (f"{machine.get('host', '?')}: {machine.get('cpus', '?')} × {machine.get('cpu_model', '?')}, "
                 f"kernel {machine.get('kernel', '?')}")
         rows.append((Cell("machine", "machine"), Cell(text, text)))
+    rows.extend(_calibration_rows(result))
     return Table(("measure", "value"), tuple(rows), "Load generator")
+
+
+def _calibration_rows(result: Result) -> list[tuple[Cell, Cell]]:
+    """The noise floor (``generator.calibration``): what the machine adds on its own."""
+    calibration = result.generator.calibration if result.generator is not None else None
+    floor = describe_floor(calibration)
+    if calibration is None or not floor:
+        return []
+    rows = [(Cell("noise floor", "noise floor"), Cell(floor, floor))]
+    if calibration.open is not None and calibration.open.p50 is not None:
+        text = f"{calibration.open.p50:.3g} ms p50 / {calibration.open.p99:.3g} ms p99 (TCP + upgrade on loopback)"
+        rows.append((Cell("open cost", "open cost"), Cell(text, text)))
+    if calibration.cpu_us_per_round_trip is not None:
+        text = f"{calibration.cpu_us_per_round_trip:g} µs"
+        rows.append((Cell("CPU per round trip", "CPU per round trip"), Cell(text, calibration.cpu_us_per_round_trip)))
+    for target, summary in (calibration.during or {}).items():
+        text = (f"{summary.p50:.3g} ms p50 / {summary.p99:.3g} ms p99 (mean {summary.mean:.3g} ms) "
+                f"while {target} ran: the machine factor the gate uses")
+        rows.append((Cell(f"machine while {target} ran", target), Cell(text, text)))
+    return rows
 
 
 def conformance_tables(conformance: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[Table, Table] | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from wsbench.errors import InputFileError
+from wsbench.result.calibration import Calibration
 from wsbench.result.codec import (
     Field,
     Section,
@@ -239,6 +240,7 @@ _GENERATOR_FIELDS = (
     Field("saturation_reasons", read_list(read_str), list),
     Field("workers", read_list(read_mapping), lambda items: [plain(dict(item)) for item in items]),
     Field("machine", read_mapping),
+    Field("calibration", lambda value, where: Calibration.from_json(value, where), lambda c: c.to_json()),
 )
 
 
@@ -255,6 +257,8 @@ class Generator(Section):
     saturation_reasons: tuple[str, ...] | None = None
     workers: tuple[Mapping[str, Any], ...] | None = None
     machine: Mapping[str, Any] | None = None
+    #: the generator against a reference echo before the load (wsbench.result.calibration)
+    calibration: Calibration | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -1,0 +1,170 @@
+"""Calibrated regression checks, the noise floor and A/B judging within one Result (pure).
+
+The Results are generated (``tests/report/resultgen.py``) with known distributions; a
+calibration section says what the machine added, so the expected verdicts are known.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from wsbench.errors import UsageError
+from wsbench.gate import evaluate_gate, to_markdown
+from wsbench.result import Result
+from wsbench.result.calibration import Calibration, machine_factor
+
+LOCAL = "ws://127.0.0.1:8080/"
+
+
+def calibration(resultgen, *, during_mean_ms: float, floor_p50_ms: float = 0.05, target: str = "nginx") -> dict:
+    """A calibration whose probe saw ``during_mean_ms`` while ``target`` ran."""
+    rng = np.random.default_rng(5)
+    floor = resultgen.summary(rng.lognormal(np.log(floor_p50_ms * 1000), 0.6, 600))
+    during = resultgen.summary(rng.lognormal(np.log(during_mean_ms * 1000), 0.01, 600))
+    return {"method": "test", "rtt": floor, "rtt_closed": floor, "open": floor,
+            "cpu_us_per_round_trip": 10.0, "during": {target: during}}
+
+
+def result(resultgen, *, median_ms: float, seed: int, during_mean_ms: float | None = None,
+           url: str = LOCAL, machine: str = "host-a", run_id: str = "run") -> dict:
+    shapes = {"nginx": resultgen.TargetShape(url, rtt_median_ms=median_ms, messages=8000, disruption=False)}
+    data = resultgen.make_result(shapes, seed=seed, run_id=run_id)
+    generator = dict(data.get("generator") or {})
+    generator["machine"] = {"host": machine, "cpu_model": machine, "cpus": 2, "kernel": "6"}
+    if during_mean_ms is not None:
+        generator["calibration"] = calibration(resultgen, during_mean_ms=during_mean_ms)
+    data["generator"] = generator
+    return data
+
+
+def note(verdict) -> str:
+    return verdict.checks[0].observations[0].note
+
+
+def test_a_slower_machine_is_not_a_regression_once_calibrated(resultgen):
+    """Same code, a machine twice as slow (its probe says so): raw +100 %, calibrated ~0."""
+    base = result(resultgen, median_ms=1.0, seed=1, during_mean_ms=0.5, run_id="base")
+    run = result(resultgen, median_ms=2.0, seed=2, during_mean_ms=1.0, machine="host-b")
+    verdict = evaluate_gate(run, baseline=base, max_regressions=["rtt.p50=20%"])
+    assert verdict.passed, to_markdown(verdict)
+    text = note(verdict)
+    assert "judged calibrated" in text and "another machine" in text
+    assert "calibrated +" in text or "calibrated −" in text
+    assert "raw +" in text  # raw figures shown beside the calibrated ones
+    observed = verdict.checks[0].observations[0].observed
+    assert "calibrated" in observed
+
+
+def test_a_real_regression_on_another_machine_still_fails(resultgen):
+    """Twice as slow, on a machine only 10 % slower: calibrated +80 %, fails."""
+    base = result(resultgen, median_ms=1.0, seed=1, during_mean_ms=0.5, run_id="base")
+    run = result(resultgen, median_ms=2.0, seed=2, during_mean_ms=0.55, machine="host-b")
+    verdict = evaluate_gate(run, baseline=base, max_regressions=["rtt.p50=20%"])
+    assert not verdict.passed
+    assert note(verdict).startswith("significant regression: judged calibrated")
+
+
+def test_same_machine_and_close_calibrations_are_judged_raw(resultgen):
+    base = result(resultgen, median_ms=1.0, seed=1, during_mean_ms=0.5, run_id="base")
+    run = result(resultgen, median_ms=1.5, seed=2, during_mean_ms=0.52)
+    verdict = evaluate_gate(run, baseline=base, max_regressions=["rtt.p50=20%"])
+    assert not verdict.passed
+    assert "judged raw, same machine, calibrations within ±10%" in note(verdict)
+
+
+def test_loaded_machine_beyond_the_bound_is_calibrated_even_on_the_same_host(resultgen):
+    base = result(resultgen, median_ms=1.0, seed=1, during_mean_ms=0.5, run_id="base")
+    run = result(resultgen, median_ms=1.4, seed=2, during_mean_ms=0.7)  # +40 % machine, +40 % run
+    verdict = evaluate_gate(run, baseline=base, max_regressions=["rtt.p50=20%"])
+    assert verdict.passed, to_markdown(verdict)
+    assert "calibrations differ by +40%" in note(verdict)
+
+
+def test_a_remote_target_only_loses_the_generators_part(resultgen):
+    """Remote target: the machine's extra 0.5 ms is taken off (shift), not a ratio."""
+    base = result(resultgen, median_ms=10.0, seed=1, during_mean_ms=0.5, url="wss://ingress.example/", run_id="b")
+    run = result(resultgen, median_ms=10.5, seed=2, during_mean_ms=1.0, url="wss://ingress.example/", machine="h2")
+    verdict = evaluate_gate(run, baseline=base, max_regressions=["rtt.p50=2%"])
+    assert verdict.passed, to_markdown(verdict)
+    assert "shift −0.5 ms" in note(verdict)
+
+
+def test_without_calibrations_the_gate_judges_raw_and_says_so(resultgen):
+    base = result(resultgen, median_ms=1.0, seed=1, run_id="base")
+    run = result(resultgen, median_ms=1.0, seed=2)
+    verdict = evaluate_gate(run, baseline=base, max_regressions=["rtt.p50=20%"])
+    assert verdict.passed
+    assert "judged raw (no calibration in both Results)" in note(verdict)
+
+
+def test_a_difference_below_the_noise_floor_is_same_never_faster_or_slower(resultgen):
+    """0.02 ms apart with a floor of 0.05 ms: "same", even though the bootstrap sees it."""
+    base = result(resultgen, median_ms=0.30, seed=1, during_mean_ms=0.5, run_id="base")
+    run = result(resultgen, median_ms=0.28, seed=2, during_mean_ms=0.5)
+    verdict = evaluate_gate(run, baseline=base, max_regressions=["rtt.p50=1%"])
+    assert verdict.passed
+    assert note(verdict).startswith("same (below the noise floor of")
+
+
+def test_machine_factor_model_and_bound():
+    run = Calibration.from_json({"rtt": {"mean": 0.2}, "during": {"t": {"mean": 1.3}}})
+    base = Calibration.from_json({"rtt": {"mean": 0.2}, "during": {"t": {"mean": 1.0}}})
+    factor = machine_factor(run, base, run_target="t", base_target="t", url=LOCAL)
+    assert factor is not None and factor.judged and factor.model == "scale"
+    assert factor.apply(2.6) == pytest.approx(2.0)
+    remote = machine_factor(run, base, run_target="t", base_target="t", url="wss://example.org/")
+    assert remote is not None and remote.model == "shift" and remote.apply(2.6) == pytest.approx(2.3)
+    close = Calibration.from_json({"during": {"t": {"mean": 1.05}}})
+    assert not machine_factor(close, base, run_target="t", base_target="t", url=LOCAL).judged
+    assert machine_factor(None, base, run_target="t", base_target="t", url=LOCAL) is None
+
+
+def test_calibration_round_trips_in_the_result(resultgen):
+    data = result(resultgen, median_ms=1.0, seed=1, during_mean_ms=0.5)
+    typed = Result.from_json(data)
+    assert typed.generator.calibration.during["nginx"].mean == pytest.approx(0.5, rel=0.05)
+    assert typed.to_json() == data
+
+
+# --- A/B in one Result (--baseline-target) ---------------------------------------------------
+
+
+def ab_result(resultgen, *, cand_extra_ms: float, seed: int = 3) -> dict:
+    shapes = {
+        "base": resultgen.TargetShape(LOCAL, rtt_median_ms=0.5, rtt_sigma=0.2, messages=6000, disruption=False),
+        "cand": resultgen.TargetShape("ws://127.0.0.1:8081/", rtt_median_ms=0.5 + cand_extra_ms, rtt_sigma=0.2,
+                                      messages=6000, disruption=False),
+    }
+    data = resultgen.make_result(shapes, seed=seed)
+    data["scenario"]["interleave"] = 2.0
+    data["generator"] = {**(data.get("generator") or {}),
+                         "calibration": calibration(resultgen, during_mean_ms=0.5, target="base")}
+    return data
+
+
+def test_ab_reports_the_difference_and_judges_by_the_allowance(resultgen):
+    data = ab_result(resultgen, cand_extra_ms=2.0)
+    tight = evaluate_gate(data, baseline_target="base", max_regressions=["rtt.p50=20%"])
+    assert not tight.passed
+    assert [o.target for o in tight.checks[0].observations] == ["cand"]  # base is the reference
+    assert "Δ +2" in note(tight) and "interleaved with base: judged raw" in note(tight)
+    assert tight.checks[0].name == "rtt.p50 regression ≤ 20% vs base"
+    loose = evaluate_gate(data, baseline_target="base", max_regressions=["rtt.p50=600%"])
+    assert loose.passed, to_markdown(loose)
+
+
+def test_ab_identical_targets_are_same(resultgen):
+    for seed in (4, 5, 6):
+        verdict = evaluate_gate(ab_result(resultgen, cand_extra_ms=0.0, seed=seed), baseline_target="base",
+                                max_regressions=["rtt.p50=20%", "rtt.p99=20%"])
+        assert verdict.passed
+        assert all(o.note.startswith("same") for c in verdict.checks for o in c.observations), to_markdown(verdict)
+
+
+def test_baseline_target_input_errors(resultgen):
+    data = ab_result(resultgen, cand_extra_ms=0.0)
+    with pytest.raises(UsageError, match="no such target"):
+        evaluate_gate(data, baseline_target="nope", max_regressions=["rtt.p50=20%"])
+    with pytest.raises(UsageError, match="not both"):
+        evaluate_gate(data, baseline_target="base", baseline=data, max_regressions=["rtt.p50=20%"])

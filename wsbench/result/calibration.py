@@ -1,0 +1,221 @@
+"""``generator.calibration``: what the machine and the generator add on their own. Pure.
+
+The engine measures it before the load (:mod:`wsbench.engine.calibrate`); this module is
+the typed section and the model the gate and the report share:
+
+* the **noise floor** of a statistic — the calibration's own figure for it (rate mode: the
+  paced round trips; closed loop: the back-to-back ones). A difference between two runs
+  smaller than the larger of the two floors is not attributed to the target;
+* the **machine factor** — how much slower this machine (with what else ran on it) turned
+  out than another one, from the two calibrations. See :func:`machine_factor` and
+  ``baselines/README.md`` ("The calibrated model") for what it covers and what it does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from wsbench.result.codec import (
+    Field,
+    read_int,
+    read_number,
+    read_object,
+    read_section,
+    read_str,
+    write_section,
+)
+from wsbench.result.summary import Summary
+
+__all__ = [
+    "Calibration",
+    "CALIBRATION_BOUND",
+    "MachineFactor",
+    "machine_factor",
+    "noise_floor_ms",
+    "reference_ms",
+    "is_local_url",
+    "describe_floor",
+    "fmt_change",
+]
+
+
+def _summary(value: Any, where: str) -> Summary:
+    return Summary.from_json(value, where)
+
+
+_FIELDS = (
+    Field("method", read_str),
+    Field("paced", read_int),
+    Field("burst", read_int),
+    Field("opens", read_int),
+    Field("rtt", _summary, lambda s: s.to_json()),
+    Field("rtt_closed", _summary, lambda s: s.to_json()),
+    Field("open", _summary, lambda s: s.to_json()),
+    Field("cpu_us_per_round_trip", read_number),
+    Field("took_s", read_number),
+    Field("during", lambda value, where: {name: Summary.from_json(summary, f"{where}.{name}")
+                                          for name, summary in read_object(value, where).items()},
+          lambda during: {name: summary.to_json() for name, summary in during.items()}),
+)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The generator against a reference echo on loopback, measured before the load.
+
+    ``rtt``: paced round trips, latency from the scheduled send time as in rate mode (this
+    includes the event loop's timer lateness, which a rate-mode run pays on every message);
+    ``rtt_closed``: back-to-back round trips (the closed-loop floor); ``open``: TCP connect +
+    upgrade; ``cpu_us_per_round_trip``: the client's CPU per back-to-back round trip.
+    """
+
+    method: str | None = None
+    paced: int | None = None
+    burst: int | None = None
+    opens: int | None = None
+    rtt: Summary | None = None
+    rtt_closed: Summary | None = None
+    open: Summary | None = None
+    cpu_us_per_round_trip: float | None = None
+    took_s: float | None = None
+    #: per target: the same paced round trips while that target was measured
+    during: Mapping[str, Summary] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "generator.calibration") -> Calibration:
+        return cls(**read_section(data, where, _FIELDS))
+
+    def to_json(self) -> dict[str, Any]:
+        return write_section(self, _FIELDS)
+
+
+# --- the model the gate and the report share -------------------------------------------------
+
+#: Calibrations whose machine factor is within this of 1 (and the same machine) are judged raw.
+CALIBRATION_BOUND = 0.10
+_LOOPBACK = ("localhost", "::1", "[::1]")
+
+
+def is_local_url(url: str | None) -> bool:
+    """Whether a target URL points at this machine (loopback): its own work then runs here too."""
+    if not url:
+        return False
+    host = urlsplit(url).hostname or ""
+    return host in _LOOPBACK or host.startswith("127.")
+
+
+def _statistic(summary: Summary | None, statistic: str) -> float | None:
+    if summary is None:
+        return None
+    value = getattr(summary, statistic, None) if statistic in ("mean", "p50", "p90", "p99", "p999") else None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def noise_floor_ms(calibration: Calibration | None, statistic: str, *, closed: bool = False) -> float | None:
+    """What the generator adds on its own to ``statistic`` (ms): the calibration's same figure."""
+    if calibration is None:
+        return None
+    return _statistic(calibration.rtt_closed if closed else calibration.rtt, statistic)
+
+
+def reference_ms(calibration: Calibration | None, target: str, *, kind: str = "rtt") -> tuple[float | None, str]:
+    """The machine's reference figure while ``target`` ran (ms), and where it comes from.
+
+    ``kind`` ``open`` (upgrade latencies): the mean open cost of the calibration before the
+    load. ``rtt``:
+    The mean of the probe's paced round trips during the target (``during``); without one,
+    the mean of the calibration before the load. The mean, not a percentile: it moves with
+    both how often the machine delays a wake-up and by how much, and it is the steadiest of
+    the figures measured (see baselines/README.md, "The calibrated model").
+    """
+    if calibration is None:
+        return None, ""
+    if kind == "open":
+        value = _statistic(calibration.open, "mean")
+        return (value, "open cost before the load") if value else (None, "")
+    during = (calibration.during or {}).get(target)
+    value = _statistic(during, "mean")
+    if value:
+        return value, "probe during the run"
+    value = _statistic(calibration.rtt, "mean")
+    return (value, "calibration before the load") if value else (None, "")
+
+
+@dataclass(frozen=True)
+class MachineFactor:
+    """How much slower the run's machine was than the baseline's, and how it is applied.
+
+    ``model`` is ``scale`` (the target runs on this machine too: its latencies are divided by
+    ``factor``) or ``shift`` (a remote target: only the generator's part, ``shift_ms``, is
+    taken off). ``judged`` says whether the gate judges the calibrated figure, ``why`` says why.
+    """
+
+    factor: float
+    shift_ms: float
+    model: str
+    judged: bool
+    why: str
+    run_ms: float
+    base_ms: float
+
+    def apply(self, value_ms: float) -> float:
+        """``value_ms`` of the run as the baseline's machine would have measured it."""
+        if self.model == "scale":
+            return value_ms / self.factor
+        return max(value_ms - self.shift_ms, 0.0)
+
+    def describe(self) -> str:
+        how = (f"÷{self.factor:.2f}" if self.model == "scale" else f"−{self.shift_ms:.3g} ms")
+        return f"machine factor ×{self.factor:.2f} ({self.base_ms:.3g} → {self.run_ms:.3g} ms), {self.model} {how}"
+
+
+def machine_factor(
+    run: Calibration | None,
+    base: Calibration | None,
+    *,
+    run_target: str,
+    base_target: str,
+    url: str | None,
+    machines_differ: str = "",
+    bound: float = CALIBRATION_BOUND,
+    kind: str = "rtt",
+) -> MachineFactor | None:
+    """The factor between two calibrations (None when either Result has none); ``kind``:
+    ``rtt`` for message latencies, ``open`` for upgrade latencies."""
+    run_ms, run_source = reference_ms(run, run_target, kind=kind)
+    base_ms, base_source = reference_ms(base, base_target, kind=kind)
+    if not run_ms or not base_ms:
+        return None
+    factor = run_ms / base_ms
+    model = "scale" if is_local_url(url) else "shift"
+    beyond = abs(factor - 1.0) > bound
+    if machines_differ:
+        why = f"another machine ({machines_differ})"
+    elif beyond:
+        why = f"calibrations differ by {fmt_change(factor)} (beyond ±{bound:.0%})"
+    else:
+        why = f"same machine, calibrations within ±{bound:.0%} ({fmt_change(factor)})"
+    if run_source != base_source:
+        why += f"; run from the {run_source}, baseline from the {base_source}"
+    return MachineFactor(factor, run_ms - base_ms, model, bool(machines_differ) or beyond, why, run_ms, base_ms)
+
+
+def fmt_change(ratio: float) -> str:
+    """1.23 -> ``+23%`` (kept here so the model's texts need nothing from the gate)."""
+    change = (ratio - 1.0) * 100.0
+    return f"{'+' if change >= 0 else '−'}{abs(change):.0f}%"
+
+
+def describe_floor(calibration: Calibration | None) -> str:
+    """``this machine adds 0.05 ms p50 / 0.4 ms p99 on its own`` ("" without a calibration)."""
+    if calibration is None or calibration.rtt is None:
+        return ""
+    rtt = calibration.rtt
+    text = f"this machine adds {rtt.p50:.3g} ms p50 / {rtt.p99:.3g} ms p99 on its own (rate mode"
+    if calibration.rtt_closed is not None:
+        text += f"; closed loop {calibration.rtt_closed.p50:.3g} / {calibration.rtt_closed.p99:.3g} ms"
+    return text + ")"
