@@ -122,26 +122,27 @@ def noise_floor_ms(calibration: Calibration | None, statistic: str, *, closed: b
     return _statistic(calibration.rtt_closed if closed else calibration.rtt, statistic)
 
 
-def reference_ms(calibration: Calibration | None, target: str, *, kind: str = "rtt") -> tuple[float | None, str]:
+def reference_ms(calibration: Calibration | None, target: str, *, kind: str = "rtt",
+                 statistic: str = "p50") -> tuple[float | None, str]:
     """The machine's reference figure while ``target`` ran (ms), and where it comes from.
 
-    ``kind`` ``open`` (upgrade latencies): the mean open cost of the calibration before the
-    load. ``rtt``:
-    The mean of the probe's paced round trips during the target (``during``); without one,
-    the mean of the calibration before the load. The mean, not a percentile: it moves with
-    both how often the machine delays a wake-up and by how much, and it is the steadiest of
-    the figures measured (see baselines/README.md, "The calibrated model").
+    ``kind`` ``open`` (upgrade latencies): the same statistic of the open cost before the
+    load. ``rtt``: the same statistic of the probe's paced round trips while the target ran
+    (``during``); without one, of the calibration before the load. The same statistic: a busy
+    machine stretches the tail of a fixed workload far more than its middle (measured: the
+    probe's mean doubled where the run's median rose a third), so a median is taken to
+    another machine by what happened to the probe's median, a p99 by the probe's p99.
     """
     if calibration is None:
         return None, ""
     if kind == "open":
-        value = _statistic(calibration.open, "mean")
+        value = _statistic(calibration.open, statistic)
         return (value, "open cost before the load") if value else (None, "")
     during = (calibration.during or {}).get(target)
-    value = _statistic(during, "mean")
+    value = _statistic(during, statistic)
     if value:
         return value, "probe during the run"
-    value = _statistic(calibration.rtt, "mean")
+    value = _statistic(calibration.rtt, statistic)
     return (value, "calibration before the load") if value else (None, "")
 
 
@@ -183,11 +184,12 @@ def machine_factor(
     machines_differ: str = "",
     bound: float = CALIBRATION_BOUND,
     kind: str = "rtt",
+    statistic: str = "p50",
 ) -> MachineFactor | None:
     """The factor between two calibrations (None when either Result has none); ``kind``:
     ``rtt`` for message latencies, ``open`` for upgrade latencies."""
-    run_ms, run_source = reference_ms(run, run_target, kind=kind)
-    base_ms, base_source = reference_ms(base, base_target, kind=kind)
+    run_ms, run_source = reference_ms(run, run_target, kind=kind, statistic=statistic)
+    base_ms, base_source = reference_ms(base, base_target, kind=kind, statistic=statistic)
     if not run_ms or not base_ms:
         return None
     factor = run_ms / base_ms
