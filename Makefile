@@ -23,10 +23,10 @@ test: venv
 	$(BIN)/pytest -q
 
 ## ci-gate: the project's own performance gate, live through the lab's nginx, against the
-## committed baseline: regressions of at most 20 % on p50 and p99, judged calibrated when the
-## run's machine (or its load) differs from the baseline's (baselines/README.md).
-CI_GATE_LIMITS := --max-regression rtt.p50=20% --max-regression rtt.p99=20% \
-	--max-regression upgrade.total.p50=20% --max-regression upgrade.total.p99=20%
+## committed baseline: message latency at most +20 % on p50 and p99, judged calibrated when the
+## run's machine (or its load) differs from the baseline's; upgrades (20 per run: too few for a
+## 20 % judgement) keep the scenario's absolute threshold (baselines/README.md).
+CI_GATE_LIMITS := --max-regression rtt.p50=20% --max-regression rtt.p99=20%
 ci-gate: venv
 	rm -rf reports/ci
 	$(BIN)/wsbench run scenarios/ci-gate.yaml --lab nginx --out reports/ci --gate \

@@ -1,0 +1,87 @@
+"""Calibration truth: the CI gate's run, idle and with a CPU burner on one core, interleaved.
+
+    PYTHONPATH=. python bench/calibration_truth.py --pairs 5 --out /tmp/calibration-truth
+
+Runs ``scenarios/ci-gate.yaml`` through a lab nginx of its own (``WSBENCH_LAB_DIR`` in the
+output folder), alternating an idle run and a run with ``python -c 'while True: pass'`` pinned
+to core 0, and prints per run the raw p50 and the p50 taken to the first idle run's machine by
+the gate's model (:func:`wsbench.result.calibration.machine_factor`), then the medians of
+each group. The question: do calibrated medians agree within 10 % where raw medians do not?
+Not a test: it takes minutes and the answer depends on the machine (see baselines/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from wsbench.result import Result
+from wsbench.result.calibration import machine_factor
+
+__all__ = ["main"]
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(out: Path, label: str, env: dict[str, str]) -> Path:
+    folder = out / label
+    subprocess.run([sys.executable, "-m", "wsbench", "run", str(ROOT / "scenarios/ci-gate.yaml"), "--lab", "nginx",
+                    "--out", str(folder), "-q"], env=env, check=True, timeout=300, stdout=subprocess.DEVNULL)
+    (run_dir,) = sorted(p for p in folder.iterdir() if p.is_dir())[-1:]
+    return run_dir / "result.json"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/calibration-truth"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "WSBENCH_LAB_DIR": str(args.out / "labs")}
+    subprocess.run([sys.executable, "-m", "wsbench", "lab", "up", "--proxies", "nginx", "--no-tls"], env=env,
+                   check=True, timeout=120, stdout=subprocess.DEVNULL)
+    paths: dict[str, list[Path]] = {"idle": [], "burn": []}
+    try:
+        for index in range(args.pairs):
+            for label in ("idle", "burn") if index % 2 == 0 else ("burn", "idle"):
+                burner = None
+                if label == "burn":
+                    burner = subprocess.Popen(["taskset", "-c", "0", sys.executable, "-c", "while True: pass"])
+                try:
+                    paths[label].append(_run(args.out, f"{label}-{index}", env))
+                finally:
+                    if burner is not None:
+                        burner.kill()
+                        burner.wait(5)
+    finally:
+        subprocess.run([sys.executable, "-m", "wsbench", "lab", "down"], env=env, timeout=60,
+                       stdout=subprocess.DEVNULL, check=False)
+    reference = Result.from_json(json.loads(paths["idle"][0].read_text()))
+    rows: dict[str, list[tuple[float, float]]] = {"idle": [], "burn": []}
+    for label, files in paths.items():
+        for path in files:
+            run = Result.from_json(json.loads(path.read_text()))
+            target = run.targets["nginx"]
+            raw = float(target.rtt.p50)
+            factor = machine_factor(run.generator.calibration, reference.generator.calibration,
+                                    run_target="nginx", base_target="nginx", url=target.url, statistic="p50")
+            calibrated = factor.apply(raw) if factor is not None else raw
+            rows[label].append((raw, calibrated))
+            print(f"{label}  raw p50 {raw:.3f} ms  calibrated {calibrated:.3f} ms  "
+                  f"({factor.describe() if factor else 'no calibration'})")
+    medians = {label: (statistics.median(r for r, _ in values), statistics.median(c for _, c in values))
+               for label, values in rows.items()}
+    raw_change = medians["burn"][0] / medians["idle"][0] - 1
+    calibrated_change = medians["burn"][1] / medians["idle"][1] - 1
+    print(f"median raw p50: idle {medians['idle'][0]:.3f} ms, burn {medians['burn'][0]:.3f} ms ({raw_change:+.0%})")
+    print(f"median calibrated p50: idle {medians['idle'][1]:.3f} ms, burn {medians['burn'][1]:.3f} ms "
+          f"({calibrated_change:+.0%})")
+
+
+if __name__ == "__main__":
+    main()
