@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wsbench.result import fmt
-from wsbench.result.infrastructure import LAB_FAILURE, lab_failed, lab_failure_lines
 from wsbench.result.calibration import describe_floor
+from wsbench.result.infrastructure import LAB_FAILURE, lab_failed, lab_failure_lines
 from wsbench.result.model import Disruption, Result, TargetResult
 from wsbench.result.summary import Summary
 from wsbench.result.verdict import GateVerdict

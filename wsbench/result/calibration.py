@@ -15,18 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from wsbench.result.codec import (
-    Field,
-    read_int,
-    read_number,
-    read_object,
-    read_section,
-    read_str,
-    write_section,
-)
+from wsbench.result.codec import Field, Section, read_int, read_number, read_object, read_str
 from wsbench.result.summary import Summary
 
 __all__ = [
@@ -63,7 +55,7 @@ _FIELDS = (
 
 
 @dataclass(frozen=True)
-class Calibration:
+class Calibration(Section):
     """The generator against a reference echo on loopback, measured before the load.
 
     ``rtt``: paced round trips, latency from the scheduled send time as in rate mode (this
@@ -71,6 +63,8 @@ class Calibration:
     ``rtt_closed``: back-to-back round trips (the closed-loop floor); ``open``: TCP connect +
     upgrade; ``cpu_us_per_round_trip``: the client's CPU per back-to-back round trip.
     """
+
+    FIELDS: ClassVar[tuple[Field, ...]] = _FIELDS
 
     method: str | None = None
     paced: int | None = None
@@ -85,12 +79,6 @@ class Calibration:
     during: Mapping[str, Summary] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
-    @classmethod
-    def from_json(cls, data: Any, where: str = "generator.calibration") -> Calibration:
-        return cls(**read_section(data, where, _FIELDS))
-
-    def to_json(self) -> dict[str, Any]:
-        return write_section(self, _FIELDS)
 
 
 # --- the model the gate and the report share -------------------------------------------------
