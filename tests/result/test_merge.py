@@ -19,9 +19,12 @@ def test_worker_shards_merge_into_the_targets_the_runner_wrote(real_runs):
         ((name, before),) = written["targets"].items()
         records = [{k: v for k, v in d.items() if k not in IMPACT_KEYS} for d in before["disruptions"]]
         target = target_from_shards(before["url"], run["shards"], records=records,
-                                    t0_unix_s=before["t0_unix_s"], name=name)
-        assert target.to_json() == before
-        assert list(target.to_json()) == list(before)  # same keys, same order in the file
+                                    t0_unix_s=before["t0_unix_s"], name=name).to_json()
+        # additions newer than the fixture: time blocks (block bootstrap), the cut-short last second
+        assert target.pop("blocks")["block_s"] == 1
+        target["timeline"].pop("last_second_s", None)
+        assert target == before
+        assert list(target) == list(before)  # same keys, same order in the file
         machine = written["generator"]["machine"]
         generator = generator_from_shards([run["shards"]], written["generator"]["processes"], machine)
         assert generator.to_json() == written["generator"]

@@ -41,6 +41,7 @@ __all__ = ["WorkerSpec", "WorkerContext", "worker_main", "raise_fd_limit"]
 
 _NS = 1_000_000_000
 LAG_PROBE_S = 0.1
+_PROBE_NS = int(LAG_PROBE_S * _NS)  # the Recorder's bucket (BUCKET_NS): one sample per bucket
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,9 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any, *,
             pass
         now = clock()
         ctx.recorder.loop_lag.record(max(0, now - expected) // 1000)
-        next_probe = now
+        ctx.recorder.sample(now)  # the 100 ms buckets: what the counters gained since the last wake
+        # the next wake on the 100 ms grid of the run's clock, so each sample closes one bucket
+        next_probe = start_ns + ((now - start_ns) // _PROBE_NS) * _PROBE_NS if now > start_ns else now
         if scenario.mode == "closed" and not ctx.stopping:
             for session in sessions:
                 session.check_reply_timeout(now, timeout_ns)

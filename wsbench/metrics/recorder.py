@@ -7,6 +7,10 @@ other processes.
 
 Hot path: RTT samples (µs) are appended to :attr:`Recorder.rtt_pending` and recorded
 into the histograms in one vectorised call per second by :meth:`Recorder.tick`.
+
+Sub-second view: :meth:`Recorder.sample`, called by the worker on a 100 ms grid, puts what
+the counters gained since the last sample into that 100 ms bucket (per-bucket counters: no
+per-message work); each second of the timeline carries its ten buckets (``fine``).
 """
 
 from __future__ import annotations
@@ -17,13 +21,18 @@ import numpy as np
 
 from wsbench.metrics.histogram import Histogram
 
-__all__ = ["Recorder", "UPGRADE_PHASES", "FAILURE_KINDS", "SHARD_SCHEMA"]
+__all__ = ["Recorder", "UPGRADE_PHASES", "FAILURE_KINDS", "SHARD_SCHEMA", "BUCKET_NS", "FINE_SERIES"]
 
 SHARD_SCHEMA = "wsbench/shard@1"
 UPGRADE_PHASES = ("dns", "tcp", "tls", "http", "total")
 #: Classes of failed upgrades; HTTP statuses are added as ``http_<status>``.
 FAILURE_KINDS = ("refused", "reset", "timeout", "tls", "dns", "closed", "other")
 _NS_PER_S = 1_000_000_000
+#: The sub-second buckets: 100 ms.
+BUCKET_NS = 100_000_000
+_BUCKETS_PER_S = _NS_PER_S // BUCKET_NS
+#: Per 100 ms bucket: counts gained in it (``open``: sessions open at its end).
+FINE_SERIES = ("received", "sent", "opened", "dropped", "failed", "http_5xx", "reconnected", "open")
 
 
 class Recorder:
@@ -56,6 +65,7 @@ class Recorder:
         self.closes_by_code: dict[str, int] = {}
         self.closes_by_side = {"client": 0, "server": 0, "abnormal": 0}
         self.upgrade_failures: dict[str, int] = {}
+        self.failed_5xx = 0
         self.cpu_percent: list[float] = []
         self.timeline: list[dict[str, Any]] = []
         #: (ms since start when the session dropped, µs until it worked again)
@@ -68,6 +78,11 @@ class Recorder:
         self._second_lost = 0
         self._second_failures: dict[str, int] = {}
         self._second_closes: dict[str, int] = {}
+        self._second_upgrade = Histogram()  # upgrade total of the current second
+        # 100 ms buckets not yet in the timeline: bucket -> counts per FINE_SERIES
+        self._fine: dict[int, list[int]] = {}
+        self._fine_marks = [0] * (len(FINE_SERIES) - 1)
+        self._fine_open = 0
 
     # --- sessions -------------------------------------------------------------------
 
@@ -75,6 +90,8 @@ class Recorder:
         """A session opened; ``phases_ns`` maps phases (dns, tcp, tls, http, total) to ns."""
         for phase, value in phases_ns.items():
             self.upgrade[phase].record(max(0, value) // 1000)
+        if "total" in phases_ns:
+            self._second_upgrade.record(max(0, phases_ns["total"]) // 1000)
         self.opened += 1
         self.open_now += 1
         if self.open_now > self.peak_open:
@@ -83,6 +100,8 @@ class Recorder:
     def upgrade_failed(self, kind: str) -> None:
         """An upgrade failed: ``kind`` is ``http_<status>`` or one of FAILURE_KINDS."""
         self.failed += 1
+        if kind.startswith("http_5"):
+            self.failed_5xx += 1
         self.upgrade_failures[kind] = self.upgrade_failures.get(kind, 0) + 1
         self._second_failures[kind] = self._second_failures.get(kind, 0) + 1
 
@@ -107,6 +126,32 @@ class Recorder:
 
     # --- time -----------------------------------------------------------------------
 
+    def sample(self, now_ns: int) -> None:
+        """Put what the counters gained since the last sample into the 100 ms bucket that
+        ends at or just before ``now_ns`` (the worker samples on the 100 ms grid)."""
+        elapsed = now_ns - self.start_ns
+        if elapsed <= 0:
+            return
+        bucket = (elapsed - 1) // BUCKET_NS
+        totals = (self.received, self.sent, self.opened, self.dropped, self.failed, self.failed_5xx, self.reconnected)
+        counts = self._fine.setdefault(bucket, [0] * len(FINE_SERIES))
+        for index, value in enumerate(totals):
+            counts[index] += value - self._fine_marks[index]
+        counts[-1] = self.open_now
+        self._fine_marks = list(totals)
+
+    def _fine_of(self, second: int) -> dict[str, list[int]]:
+        """The ten 100 ms buckets of ``second`` (taken out of the pending buckets)."""
+        rows = [self._fine.pop(second * _BUCKETS_PER_S + k, None) for k in range(_BUCKETS_PER_S)]
+        out: dict[str, list[int]] = {name: [] for name in FINE_SERIES}
+        for row in rows:
+            if row is not None:
+                self._fine_open = row[-1]
+            for index, name in enumerate(FINE_SERIES[:-1]):
+                out[name].append(row[index] if row is not None else 0)
+            out["open"].append(self._fine_open)  # a bucket without a sample: as the one before
+        return out
+
     def tick(self, now_ns: int, *, cpu_percent: float | None = None, final: bool = False) -> None:
         """Close every whole second up to ``now_ns``: flush RTTs, extend the timeline.
 
@@ -120,10 +165,13 @@ class Recorder:
         if cpu_percent is not None:
             self.cpu_percent.append(round(cpu_percent, 1))
         elapsed = (now_ns - self.start_ns) // _NS_PER_S
+        if final:
+            self.sample(now_ns)
         if final and (now_ns - self.start_ns) % _NS_PER_S:
             elapsed += 1
         while self._second < elapsed:
             indices, counts = second_rtt.to_sparse()
+            upgrade_indices, upgrade_counts = self._second_upgrade.to_sparse()
             self.timeline.append(
                 {
                     "t": self._second,
@@ -135,13 +183,19 @@ class Recorder:
                     "failures": self._second_failures,
                     "closes": self._second_closes,
                     "rtt": [indices, counts],
+                    "upgrade_total": [upgrade_indices, upgrade_counts],
+                    "fine": self._fine_of(self._second),
                 }
             )
+            if final and self._second == elapsed - 1 and (now_ns - self.start_ns) % _NS_PER_S:
+                # the last second was cut short: say how much of it ran, so no one draws it as a whole one
+                self.timeline[-1]["partial_s"] = round(((now_ns - self.start_ns) % _NS_PER_S) / _NS_PER_S, 3)
             self._sent_mark, self._received_mark = self.sent, self.received
             self._second_dropped = self._second_lost = 0
             self._second_failures, self._second_closes = {}, {}
             self._second += 1
             second_rtt = Histogram()
+            self._second_upgrade = Histogram()
 
     def flush(self) -> None:
         """Record pending RTT samples without closing a second (before a snapshot)."""

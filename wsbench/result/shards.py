@@ -9,12 +9,14 @@ and the Locust master build each target with one call to :func:`target_from_shar
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from wsbench.errors import InputFileError
 from wsbench.metrics.histogram import Histogram
-from wsbench.metrics.recorder import UPGRADE_PHASES
+from wsbench.metrics.recorder import FINE_SERIES, UPGRADE_PHASES
 from wsbench.result.merge import TargetPart, merge_targets
 from wsbench.result.model import (
     Closes,
@@ -38,7 +40,19 @@ __all__ = [
     "disruption_impact",
     "generator_health",
     "generator_from_shards",
+    "disruption_window",
+    "time_blocks",
+    "WINDOW_BEFORE_S",
+    "WINDOW_AFTER_S",
+    "MAX_BLOCKS",
 ]
+
+#: The 100 ms view of a disruption: this long before it ...
+WINDOW_BEFORE_S = 2.0
+#: ... and this long after it (or until the next disruption).
+WINDOW_AFTER_S = 10.0
+#: At most this many time blocks per target for the block bootstrap (``blocks``).
+MAX_BLOCKS = 60
 
 #: The timeline series of a target merged from shards, in file order.
 SHARD_SERIES = ("open", "messages_per_s", "sent_per_s", "dropped", "lost", "upgrade_failures", "rtt_p99_ms")
@@ -95,8 +109,13 @@ def target_from_shards(
     t0_unix_s: float | None = None,
     name: str = "target",
 ) -> TargetResult:
-    """One target of the Result from its workers' shards, disruption records and t = 0."""
-    return merge_targets(
+    """One target of the Result from its workers' shards, disruption records and t = 0.
+
+    Beside the merge: ``blocks`` (the RTT and upgrade histograms of consecutive time blocks,
+    for a block bootstrap) and the timeline's ``last_second_s`` when its last second was
+    cut short (how much of it ran).
+    """
+    target = merge_targets(
         [shard_part(shard, f"shard {index}") for index, shard in enumerate(shards)],
         name=name,
         url=url,
@@ -105,6 +124,74 @@ def target_from_shards(
         phases=UPGRADE_PHASES,
         series=SHARD_SERIES,
     )
+    extra = dict(target.extra)
+    blocks = time_blocks(shards)
+    if blocks:
+        extra["blocks"] = blocks
+    timeline = target.timeline
+    last = len(timeline.seconds) - 1 if timeline is not None else -1
+    partial = [entry["partial_s"] for shard in shards for entry in shard.get("timeline", ())
+               if entry.get("t") == last and isinstance(entry.get("partial_s"), int | float)]
+    if timeline is not None and partial:
+        timeline = replace(timeline, extra={**timeline.extra, "last_second_s": max(partial)})
+    return replace(target, timeline=timeline, extra=extra)
+
+
+def time_blocks(shards: Sequence[Mapping[str, Any]], *, max_blocks: int = MAX_BLOCKS) -> dict[str, Any]:
+    """RTT and upgrade-time histograms of consecutive blocks of whole seconds (at most
+    ``max_blocks`` blocks; all workers together): what a block bootstrap resamples, since
+    samples close in time are not independent. {} when the shards kept no per-second ones."""
+    seconds = [entry for shard in shards for entry in shard.get("timeline", ()) if "rtt" in entry]
+    if not seconds:
+        return {}
+    length = max(int(entry["t"]) for entry in seconds) + 1
+    block_s = max(1, math.ceil(length / max_blocks))
+    count = math.ceil(length / block_s)
+    rtt = [Histogram() for _ in range(count)]
+    upgrade = [Histogram() for _ in range(count)]
+    for entry in seconds:
+        index = int(entry["t"]) // block_s
+        indices, counts = entry["rtt"]
+        if len(indices):
+            rtt[index].add_sparse(indices, counts)
+        ups = entry.get("upgrade_total")
+        if ups and len(ups[0]):
+            upgrade[index].add_sparse(ups[0], ups[1])
+    return {"block_s": block_s, "rtt": [h.encode() for h in rtt], "upgrade_total": [h.encode() for h in upgrade]}
+
+
+def disruption_window(shards: Sequence[Mapping[str, Any]], at_s: float, until_s: float | None) -> dict[str, Any]:
+    """The 100 ms buckets around a disruption at ``at_s`` (all workers summed): from
+    WINDOW_BEFORE_S before it to WINDOW_AFTER_S after it (or ``until_s``, the next one).
+    ``t_s`` is each bucket's start relative to the disruption's bucket; {} without buckets."""
+    first = max(0, math.floor((at_s - WINDOW_BEFORE_S) * 10))
+    at_bucket = math.floor(at_s * 10)
+    end = at_s + WINDOW_AFTER_S if until_s is None else min(until_s, at_s + WINDOW_AFTER_S)
+    last = math.ceil(end * 10)
+    series: dict[str, dict[int, int]] = {name: {} for name in FINE_SERIES}
+    seen = -1
+    for shard in shards:
+        for entry in shard.get("timeline", ()):
+            fine = entry.get("fine")
+            if not isinstance(fine, Mapping):
+                continue
+            base = int(entry["t"]) * 10
+            for offset in range(10):
+                bucket = base + offset
+                if first <= bucket < last:
+                    seen = max(seen, bucket)
+                    for name in FINE_SERIES:
+                        values = fine.get(name) or ()
+                        if offset < len(values):
+                            series[name][bucket] = series[name].get(bucket, 0) + int(values[offset])
+    if seen < first:
+        return {}
+    buckets = range(first, seen + 1)
+    return {
+        "bucket_ms": 100,
+        "t_s": [round((bucket - at_bucket) / 10, 1) for bucket in buckets],
+        **{name: [series[name].get(bucket, 0) for bucket in buckets] for name in FINE_SERIES},
+    }
 
 
 def merge_target(url: str, shards: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -140,8 +227,12 @@ def disruption_impact(
             for dropped_ms, recovery_us in shard.get("recoveries", []):
                 if dropped_ms // 1000 in window:
                     recovery.record(recovery_us)
+        at = float(record["at_s"])
+        until = float(records[index + 1]["at_s"]) if index + 1 < len(records) else None
+        window_100ms = disruption_window(shards, at, until)
         impacts.append(Disruption.from_json({
             **record,
+            **({"timeline_100ms": window_100ms} if window_100ms else {}),
             "sessions_dropped": dropped,
             "messages_lost": lost,
             "closes_by_code": closes,
