@@ -18,10 +18,17 @@ from locust import between, events, task
 from wsbench.locust import WebSocketUser, attach_result_writer
 
 
+def write_report(result_path: Any, html_path: Any) -> Any:
+    """report.html beside the Result, as `wsbench run` writes it."""
+    from wsbench import load_result, render_report
+
+    return render_report(load_result(result_path), html_path)
+
+
 @events.init.add_listener
 def record_results(environment: Any, **_: Any) -> None:
     attach_result_writer(environment, out=os.environ.get("WSBENCH_OUT", "reports"),
-                         target=os.environ.get("WSBENCH_TARGET", "locust"))
+                         target=os.environ.get("WSBENCH_TARGET", "locust"), render=write_report)
 
 
 class EchoUser(WebSocketUser):

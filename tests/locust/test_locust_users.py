@@ -78,7 +78,7 @@ def test_distributed_workers_merge_exactly_at_the_master(tmp_path):
             for _ in range(2)
         ]
         try:
-            master.communicate(timeout=90)
+            out, _err = master.communicate(timeout=90)
         finally:
             for process in [master, *workers]:
                 if process.poll() is None:
@@ -88,7 +88,16 @@ def test_distributed_workers_merge_exactly_at_the_master(tmp_path):
     assert target["sessions"]["opened"] == 4
     assert target["messages"]["received"] > 10
     assert Histogram.decode(target["rtt"]["hdr"]).count == target["messages"]["received"]
-    assert _result(tmp_path)["generator"]["processes"] == 2
+    generator = _result(tmp_path)["generator"]
+    assert generator["processes"] == 2
+    # measured in the Locust workers, never a silent 0: CPU each second, the gevent loop's lag
+    assert all(w["cpu_percent_max"] > 0 for w in generator["workers"]), generator["workers"]
+    assert generator["cpu_percent_max"] > 0 and generator["loop_lag_ms_p99"] > 0
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir() and p.name != "w"]
+    assert f"wsbench: result: {run_dir / 'result.json'}" in out  # the master says where its Result is
+    assert f"wsbench: report: {run_dir / 'report.html'}" in out
+    assert (run_dir / "report.html").stat().st_size > 10_000
+    assert "shards_merged" in (run_dir / "events.jsonl").read_text()
 
 
 def _free_port() -> int:

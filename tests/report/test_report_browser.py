@@ -76,3 +76,48 @@ def test_compare_page(browser, tmp_path, full_result, resultgen, artifacts):
     assert "nginx · baseline p99 RTT" in visit.text and "within noise" in visit.text
     assert f"{other['targets']['envoy']['rtt']['p99']:.2f} ms" in visit.text
     (artifacts / "compare.png").write_bytes(visit.screenshot_png)
+
+
+#: Hover over a chart, toggle its first series off, drag to zoom: what a user does with the mouse.
+INTERACT = """(() => {
+  const fig = document.getElementById(%r);
+  const body = fig.querySelector('.chart-body');
+  const at = (fraction) => {
+    const box = fig.querySelector('rect.overlay').getBoundingClientRect();
+    return {clientX: box.left + box.width * fraction, clientY: box.top + box.height / 2, bubbles: true};
+  };
+  const fire = (type, fraction) => fig.querySelector('rect.overlay').dispatchEvent(new MouseEvent(type, at(fraction)));
+  const out = {};
+  const toggle = fig.querySelector('.chart-toggle');
+  out.series = fig.querySelectorAll('path.series').length;
+  toggle.click();
+  out.pressed = toggle.getAttribute('aria-pressed');
+  out.hidden = fig.querySelectorAll('path.series').length;
+  toggle.click();
+  fire('mousedown', 0.3); fire('mousemove', 0.45); fire('mouseup', 0.6);
+  out.zoomed = !fig.querySelector('.chart-reset').hidden;
+  fire('dblclick', 0.5);
+  out.unzoomed = fig.querySelector('.chart-reset').hidden;
+  fire('mousemove', 0.5);
+  const tip = fig.querySelector('.chart-tip');
+  out.tip = tip.hidden ? '' : tip.innerText;
+  return JSON.stringify(out);
+})()"""
+
+
+def interact(browser, page, chart_id):
+    visit = browser.visit(page, script=INTERACT % chart_id)  # leaves the tooltip up for the screenshot
+    assert_clean(visit)
+    return visit, json.loads(browser.evaluate(page, INTERACT % chart_id))
+
+
+def test_report_charts_hover_toggle_and_zoom(browser, tmp_path, full_result, artifacts):
+    page = render_report(full_result, tmp_path / "report.html")
+    visit, seen = interact(browser, page, "rtt-cdf")
+    assert seen["series"] == 3 and seen["pressed"] == "false" and seen["hidden"] == 2
+    assert seen["zoomed"] and seen["unzoomed"]
+    assert seen["tip"].startswith("RTT ms: ") and "nginx: " in seen["tip"]  # a value per target at that RTT
+    assert "Verdict: envoy first" in visit.text  # several targets: the ranked verdict on top
+    (artifacts / "report-hover.png").write_bytes(visit.screenshot_png)
+    timeline = json.loads(browser.evaluate(page, INTERACT % "timeline-0-nginx"))
+    assert "open sessions: " in timeline["tip"] and "RTT p99 (ms): " in timeline["tip"]

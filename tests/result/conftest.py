@@ -21,3 +21,11 @@ DATA = Path(__file__).parent / "data" / "real_runs.json"
 @pytest.fixture(scope="session")
 def real_runs() -> dict[str, Any]:
     return json.loads(DATA.read_text())
+
+
+@pytest.fixture(scope="session")
+def resultgen() -> Any:
+    """The Result generator of tests/report (shared with the gate tests)."""
+    from tests.gate.conftest import _resultgen
+
+    return _resultgen()

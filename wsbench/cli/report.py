@@ -33,7 +33,9 @@ def result_label(path: Path) -> str:
               help="A conformance file (wsbench/conform@1) to show as a matrix; repeatable.")
 @click.option("--no-gate", is_flag=True,
               help="Show no gate verdict (neither the saved gate.json nor the scenario's thresholds).")
-def report(result: Path, out: Path | None, conform: tuple[Path, ...], no_gate: bool) -> int:
+@click.option("--practical-floor", "practical_floor", default="5%,0.1ms", show_default=True, metavar="PCT[,MS]",
+              help="In the ranked verdict (several targets), differences under PCT % or MS ms count as the same.")
+def report(result: Path, out: Path | None, conform: tuple[Path, ...], no_gate: bool, practical_floor: str) -> int:
     """Render RESULT.json as one self-contained HTML page (opens offline, from file://).
 
     The gate verdict shown is the one saved beside the Result (gate.json, written by
@@ -42,7 +44,9 @@ def report(result: Path, out: Path | None, conform: tuple[Path, ...], no_gate: b
     """
     from wsbench.gate import evaluate_gate, scenario_thresholds
     from wsbench.report.render import render_report
+    from wsbench.result.ranking import Floor
 
+    floor = Floor.parse(practical_floor)
     data = read_result(result)
     conformance = []
     for path in conform:
@@ -58,7 +62,8 @@ def report(result: Path, out: Path | None, conform: tuple[Path, ...], no_gate: b
     if verdict is None and not no_gate and scenario_thresholds(data):
         verdict = evaluate_gate(data, allow_partial=True, allow_saturated=True)
     written = render_report(
-        data, out or result.with_name("report.html"), verdict=verdict, conformance=conformance, source=str(result)
+        data, out or result.with_name("report.html"), verdict=verdict, conformance=conformance, source=str(result),
+        floor=floor,
     )
     click.echo(f"report: {written}")
     return 0
@@ -72,14 +77,25 @@ def report(result: Path, out: Path | None, conform: tuple[Path, ...], no_gate: b
               help="Target every other target is compared with [default: the first].")
 @click.option("--resamples", type=click.IntRange(200, 100_000), default=1000, show_default=True,
               help="Bootstrap resamples per statistic.")
-def compare(results: tuple[Path, ...], out: Path, reference: str | None, resamples: int) -> int:
-    """Compare targets (controllers) side by side, within one Result or across several."""
-    from wsbench.report.compare import render_compare
+@click.option("--practical-floor", "practical_floor", default="5%,0.1ms", show_default=True, metavar="PCT[,MS]",
+              help="Differences under PCT % or MS ms count as the same, significant or not.")
+def compare(results: tuple[Path, ...], out: Path, reference: str | None, resamples: int, practical_floor: str) -> int:
+    """Compare targets (controllers) side by side, within one Result or across several.
 
+    Prints the ranked verdict (best first, each line saying why) and writes compare.html.
+    """
+    from wsbench.report.compare import entries_of, rank_entries, render_compare
+    from wsbench.result.ranking import Floor
+
+    floor = Floor.parse(practical_floor)
     loaded = [(result_label(path), read_result(path)) for path in results]
     labels = [label for label, _ in loaded]
     if len(set(labels)) != len(labels):
         loaded = [(str(path), data) for path, (_label, data) in zip(results, loaded, strict=True)]
-    written = render_compare(loaded, out, reference=reference, resamples=resamples)
+    entries = entries_of(loaded)
+    ranking = rank_entries(entries, floor=floor, resamples=resamples) if len(entries) >= 2 else None
+    written = render_compare(loaded, out, reference=reference, resamples=resamples, floor=floor, ranking=ranking)
+    if ranking is not None:
+        click.echo("\n".join(ranking.lines()))
     click.echo(f"compare: {written}")
     return 0

@@ -90,12 +90,15 @@ __all__ = ["run", "write_report"]
 @click.option("--metrics-port", type=click.IntRange(0, 65535), default=None, metavar="PORT",
               help="Serve Prometheus metrics of the run on http://ADDR:PORT/metrics while it goes.")
 @click.option("--metrics-addr", default="0.0.0.0", help="With --metrics-port: the address to listen on.")
+@click.option("--practical-floor", "practical_floor", default="5%,0.1ms", metavar="PCT[,MS]",
+              help="In the ranked verdict, differences under PCT % or MS ms count as the same.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ...],
         quiet: bool, no_reconnect: bool, binary: bool | None, gate_run: bool,
         baseline: Path | None, max_regressions: tuple[str, ...], junit: Path | None,
         lab_tls: bool, lab_name: str | None, disrupt: tuple[str, ...], result_to_stdout: bool,
-        metrics_port: int | None, metrics_addr: str, baseline_target: str | None, **options: Any) -> int:
+        metrics_port: int | None, metrics_addr: str, baseline_target: str | None, practical_floor: str,
+        **options: Any) -> int:
     """Open WebSocket sessions against targets and measure them.
 
     With no SCENARIO, no --url and no --target, wsbench starts its own echo server and
@@ -106,7 +109,9 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
     from wsbench.engine import orchestrate
     from wsbench.gate import evaluate_gate, parse_max_regression, parse_thresholds
     from wsbench.report.load import read_result
+    from wsbench.result.ranking import Floor
 
+    floor = Floor.parse(practical_floor)
     parse_thresholds(options.get("thresholds") or ())  # bad expressions fail before the run
     for text in max_regressions:
         parse_max_regression(text)
@@ -139,7 +144,7 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
         say(f"metrics: http://{metrics_addr}:{port}/metrics")
     outcome = orchestrate.run(scenario, disruptions=disrupt, lab_tls=lab_tls, lab_name=lab_name,
                               say=say, watcher=live)
-    click.echo(summary_table(outcome.typed))
+    click.echo(summary_table(outcome.typed, floor=floor))
     for warning in outcome.warnings:
         click.secho(f"WARNING: load generator saturated: {warning}; "
                     "figures may be the generator's, not the target's", fg="yellow", err=True)
@@ -150,7 +155,7 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
         verdict = evaluate_gate(outcome.typed, baseline=base, max_regressions=max_regressions,
                                 baseline_target=baseline_target)
         save_verdict(verdict, outcome.run_dir / VERDICT_FILE)
-    report = write_report(outcome.typed, outcome.run_dir / "report.html", verdict)
+    report = write_report(outcome.typed, outcome.run_dir / "report.html", verdict, floor=floor)
     click.echo(f"result: {outcome.result_path}")
     click.echo(f"events: {outcome.run_dir / 'events.jsonl'}")
     if verdict is not None:
@@ -177,12 +182,12 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
     return 0
 
 
-def write_report(result: Result, path: Path, verdict: Any) -> Path | None:
+def write_report(result: Result, path: Path, verdict: Any, *, floor: Any = None) -> Path | None:
     """The HTML report; a failure to draw it is a warning, never a lost Result."""
     from wsbench.report import render_report
 
     try:
-        return render_report(result, path, verdict=verdict)
+        return render_report(result, path, verdict=verdict, floor=floor)
     except Exception as exc:  # noqa: BLE001 - the Result is already safe on disk
         click.echo(f"wsbench: warning: could not write the report ({type(exc).__name__}: {exc}); "
                    f"rebuild it with `wsbench report {path.parent / 'result.json'}`", err=True)

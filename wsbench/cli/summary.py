@@ -1,15 +1,31 @@
-"""The summary table printed at the end of a run (from the Result only)."""
+"""The summary printed at the end of a run (from the Result only): a table, one line per
+target that never worked saying why, and with several targets the ranked verdict."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from wsbench.result import fmt
+from wsbench.result.diagnosis import diagnose, failure_text
 from wsbench.result.infrastructure import LAB_FAILURE, lab_failure_lines
-from wsbench.result.model import Result
+from wsbench.result.model import Disruption, Result
+from wsbench.result.ranking import Floor, disruption_name, rank_targets
 from wsbench.result.summary import Summary
 
-__all__ = ["summary_table"]
+__all__ = ["summary_table", "disruption_line"]
+
+
+def disruption_line(item: Disruption) -> str:
+    """``pod-restart@5s:pod-1: 21 sessions dropped, 5 messages lost, 10 × HTTP 502, recovery p99 806 ms``."""
+    failures = item.extra.get("upgrade_failures")
+    failed = ", ".join(failure_text(k, int(v)) for k, v in sorted(
+        (failures or {}).items(), key=lambda kv: -kv[1]) if v) if isinstance(failures, Mapping) else ""
+    recovery = item.recovery.statistic("p99") if item.recovery is not None else None
+    parts = [f"{item.sessions_dropped or 0} sessions dropped", f"{item.messages_lost or 0} messages lost",
+             failed or "no failed upgrades",
+             f"recovery p99 {fmt.ms(recovery)}" if recovery is not None else "no recovery measured"]
+    return f"{disruption_name(item)}: " + ", ".join(parts)
 
 
 def _ms(value: float | None) -> str:
@@ -17,8 +33,9 @@ def _ms(value: float | None) -> str:
     return f"{value:.2f}" if value < 100 else f"{value:.0f}"
 
 
-def summary_table(result: Result | Mapping[str, Any]) -> str:
-    """A plain-text table, one row per target."""
+def summary_table(result: Result | Mapping[str, Any], *, floor: Floor | None = None) -> str:
+    """A plain-text table, one row per target; then a diagnosis per target that never worked
+    and, with several targets, the ranked verdict (:mod:`wsbench.result.ranking`)."""
     if not isinstance(result, Result):
         result = Result.from_json(result)
     header = (
@@ -44,6 +61,14 @@ def summary_table(result: Result | Mapping[str, Any]) -> str:
         codes = (target.closes.by_code if target.closes else None) or {}
         if codes:
             lines.append("    closes by code: " + ", ".join(f"{k}={v}" for k, v in sorted(codes.items())))
+        for item in target.disruption_list:
+            lines.append(f"    {disruption_line(item)}")
     if not result.complete:
         lines.append("(partial: the run did not complete)")
+    for name, target in result.targets.items():
+        line = diagnose(target)
+        if line is not None:
+            lines.append(f"{name}: {line}")
+    if len(result.targets) >= 2:
+        lines += rank_targets(list(result.targets.items()), floor=floor).lines()
     return "\n".join(lines)

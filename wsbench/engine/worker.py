@@ -42,6 +42,7 @@ __all__ = ["WorkerSpec", "WorkerContext", "worker_main", "raise_fd_limit"]
 _NS = 1_000_000_000
 LAG_PROBE_S = 0.1
 _PROBE_NS = int(LAG_PROBE_S * _NS)  # the Recorder's bucket (BUCKET_NS): one sample per bucket
+_GUARD_NS = 5_000_000  # wake this long after each grid point: an early wake still closes its bucket
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,7 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any, *,
         now = clock()
         if now >= deadline_ns and not ctx.stopping:
             stop(False)
-        wake = min(next_second, next_probe + int(LAG_PROBE_S * _NS))
+        wake = min(next_second + _GUARD_NS, next_probe + _PROBE_NS)
         expected = wake
         try:
             await asyncio.wait_for(asyncio.shield(all_done), max(0.0, (wake - now) / _NS))
@@ -231,7 +232,7 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any, *,
         ctx.recorder.loop_lag.record(max(0, now - expected) // 1000)
         ctx.recorder.sample(now)  # the 100 ms buckets: what the counters gained since the last wake
         # the next wake on the 100 ms grid of the run's clock, so each sample closes one bucket
-        next_probe = start_ns + ((now - start_ns) // _PROBE_NS) * _PROBE_NS if now > start_ns else now
+        next_probe = start_ns + ((now - start_ns) // _PROBE_NS) * _PROBE_NS + _GUARD_NS if now > start_ns else now
         if scenario.mode == "closed" and not ctx.stopping:
             for session in sessions:
                 session.check_reply_timeout(now, timeout_ns)

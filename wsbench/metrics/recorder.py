@@ -126,13 +126,15 @@ class Recorder:
 
     # --- time -----------------------------------------------------------------------
 
-    def sample(self, now_ns: int) -> None:
+    def sample(self, now_ns: int, *, final: bool = False) -> None:
         """Put what the counters gained since the last sample into the 100 ms bucket that
-        ends at or just before ``now_ns`` (the worker samples on the 100 ms grid)."""
+        ended last before ``now_ns`` (the worker samples a few ms after each grid point, so a
+        wake a little early or late still closes the right bucket); ``final``: into the
+        bucket under way (the end of the run)."""
         elapsed = now_ns - self.start_ns
-        if elapsed <= 0:
+        bucket = (elapsed - 1) // BUCKET_NS if final else elapsed // BUCKET_NS - 1
+        if elapsed <= 0 or bucket < 0:
             return
-        bucket = (elapsed - 1) // BUCKET_NS
         totals = (self.received, self.sent, self.opened, self.dropped, self.failed, self.failed_5xx, self.reconnected)
         counts = self._fine.setdefault(bucket, [0] * len(FINE_SERIES))
         for index, value in enumerate(totals):
@@ -166,7 +168,7 @@ class Recorder:
             self.cpu_percent.append(round(cpu_percent, 1))
         elapsed = (now_ns - self.start_ns) // _NS_PER_S
         if final:
-            self.sample(now_ns)
+            self.sample(now_ns, final=True)
         if final and (now_ns - self.start_ns) % _NS_PER_S:
             elapsed += 1
         while self._second < elapsed:

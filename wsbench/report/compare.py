@@ -1,9 +1,12 @@
 """Compare targets (controllers) within one Result or across Results, side by side.
 
-Every target is compared with a reference target on p50 and p99 of RTT and of the total
-upgrade time: a ratio and a difference, each with a bootstrap confidence interval
-(:mod:`wsbench.result.stats`), and a plain verdict ("nginx p99 RTT 1.8× envoy
-[1.6–2.0]", "within noise"). Pure except :func:`render_compare`, which writes the page.
+On top, the ranked verdict (:mod:`wsbench.result.ranking`): the targets ordered on their
+disruptions' blast radius, failed upgrades, recovery, upgrade and RTT tails, each line
+saying why. Below, every target is compared with a reference target on p50 and p99 of RTT
+and of the total upgrade time: a ratio and a difference, each with a bootstrap confidence
+interval (RTT by blocks of time, :mod:`wsbench.result.blocks`, when the Result has them),
+and a plain verdict ("nginx p99 RTT 1.8× envoy [1.6–2.0]", "within noise", "same: under the
+practical floor"). Pure except :func:`render_compare`, which writes the page.
 """
 
 from __future__ import annotations
@@ -17,13 +20,15 @@ from typing import Any
 
 from wsbench import __version__
 from wsbench.errors import UsageError
-from wsbench.report import model, plots
+from wsbench.report import charts, model, plots
 from wsbench.report.model import Cell, Table
 from wsbench.report.render import environment, write_html
 from wsbench.result import fmt
+from wsbench.result.blocks import block_histograms, block_samples
 from wsbench.result.distribution import Distribution, HdrDecodeError, distribution_of
 from wsbench.result.infrastructure import LAB_FAILURE, lab_failed
 from wsbench.result.model import Result, TargetResult
+from wsbench.result.ranking import Floor, Ranking, rank_targets
 from wsbench.result.stats import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
@@ -33,7 +38,8 @@ from wsbench.result.stats import (
 )
 from wsbench.result.summary import Summary
 
-__all__ = ["Entry", "Comparison", "entries_of", "compare_entries", "verdict_text", "compare_html", "render_compare"]
+__all__ = ["Entry", "Comparison", "entries_of", "compare_entries", "verdict_text", "compare_html", "render_compare",
+           "rank_entries"]
 
 #: (path of the summary in a target, how the verdict names it)
 METRICS: tuple[tuple[tuple[str, ...], str], ...] = ((("rtt",), "RTT"), (("upgrade", "total"), "upgrade"))
@@ -90,9 +96,13 @@ def entries_of(results: Sequence[tuple[str, Result | Mapping[str, Any]]]) -> lis
     return out
 
 
-def verdict_text(entry: str, reference: str, metric: str, estimate: RatioEstimate) -> str:
-    """A plain sentence: who is slower, by how much, with the interval; or "within noise"."""
+def verdict_text(entry: str, reference: str, metric: str, estimate: RatioEstimate, floor: Floor | None = None) -> str:
+    """A plain sentence: who is slower, by how much, with the interval; "within noise"; or
+    "same" when the difference is under the practical floor, significant or not."""
     ratio = estimate.ratio
+    if floor is not None and floor.under(estimate.a_ms, estimate.b_ms, latency=True):
+        return (f"same: under the practical floor ({estimate.difference_ms.point:+.3g} ms, "
+                f"{fmt.ratio(ratio.point)}; floor {floor})")
     if not estimate.significant:
         return f"within noise ({fmt.ratio(ratio.point)} [{ratio.low:.2f}–{ratio.high:.2f}])"
     if ratio.point >= 1.0:
@@ -117,8 +127,10 @@ def compare_entries(
     reference: str | None = None,
     resamples: int = DEFAULT_RESAMPLES,
     confidence: float = DEFAULT_CONFIDENCE,
+    floor: Floor | None = None,
 ) -> list[Comparison]:
     """Each entry against the reference (default: the first) on p50/p99 of RTT and upgrade."""
+    floor = floor or Floor()
     if not entries:
         return []
     labels = [e.label for e in entries]
@@ -133,7 +145,13 @@ def compare_entries(
         key = (entry.label, path)
         if key not in samples:
             seed = zlib.crc32(f"{entry.label}/{'.'.join(path)}".encode())
-            samples[key] = bootstrap_statistics(dist, STATISTICS, resamples=resamples, seed=seed)
+            blocks = block_histograms(entry.data.extra, path) if path == ("rtt",) else []
+            by_blocks = {stat: block_samples(blocks, stat, resamples=resamples, seed=seed) for stat in STATISTICS} \
+                if blocks else {}
+            if by_blocks and all(v is not None for v in by_blocks.values()):
+                samples[key] = by_blocks  # samples close in time are not independent: resample time
+            else:
+                samples[key] = bootstrap_statistics(dist, STATISTICS, resamples=resamples, seed=seed)
         return samples[key]
 
     out: list[Comparison] = []
@@ -153,7 +171,7 @@ def compare_entries(
                 )
                 out.append(
                     Comparison(entry.label, reference, metric, statistic, estimate,
-                               verdict_text(entry.label, reference, metric, estimate))
+                               verdict_text(entry.label, reference, metric, estimate, floor))
                 )
     return out
 
@@ -205,7 +223,8 @@ def _comparison_table(comparisons: Sequence[Comparison], confidence: float, resa
             Cell(f"{fmt.ratio(e.ratio.point)} [{e.ratio.low:.2f}–{e.ratio.high:.2f}]", e.ratio.point),
             Cell(f"{e.difference_ms.point:+.3g} ms [{e.difference_ms.low:+.3g}, {e.difference_ms.high:+.3g}]", e.difference_ms.point),
             Cell("yes" if e.significant else "no", int(e.significant)),
-            Cell(c.verdict, c.verdict, "" if not e.significant else ("bad" if e.ratio.point > 1 else "good")),
+            Cell(c.verdict, c.verdict, "" if not e.significant or c.verdict.startswith("same")
+                 else ("bad" if e.ratio.point > 1 else "good")),
         ))
     reference = comparisons[0].reference if comparisons else ""
     columns = ("target", "statistic", f"value vs {reference}", f"ratio [{confidence:.0%} CI]",
@@ -228,19 +247,29 @@ def _runs_table(results: Sequence[tuple[str, Result]]) -> Table:
     return Table(("input", "run", "started", "scenario", "fingerprint", "complete", "targets"), tuple(rows), "Inputs", numeric_from=99)
 
 
+def rank_entries(entries: Sequence[Entry], *, floor: Floor | None = None,
+                 resamples: int = DEFAULT_RESAMPLES) -> Ranking:
+    """The ranked verdict across ``entries``."""
+    return rank_targets([(e.label, e.data) for e in entries], floor=floor, resamples=resamples)
+
+
 def compare_html(
     results: Sequence[tuple[str, Result | Mapping[str, Any]]],
     *,
     reference: str | None = None,
     resamples: int = DEFAULT_RESAMPLES,
     confidence: float = DEFAULT_CONFIDENCE,
+    floor: Floor | None = None,
+    ranking: Ranking | None = None,
 ) -> str:
     """The comparison page as a string; ``results`` are ``(label, Result)`` pairs."""
     results = _typed(results)
     entries = entries_of(results)
     if len(entries) < 2:
         raise UsageError("compare needs at least two targets (in one Result or across Results)")
-    comparisons = compare_entries(entries, reference=reference, resamples=resamples, confidence=confidence)
+    comparisons = compare_entries(entries, reference=reference, resamples=resamples, confidence=confidence,
+                                  floor=floor)
+    ranking = ranking or rank_entries(entries, floor=floor, resamples=resamples)
     rtt = {e.label: d for e in entries if (d := _distribution(e, ("rtt",))) is not None}
     phases = {
         e.label: {p: model.summary_value(e.summary(("upgrade", p)), "p50") or 0.0 for p in plots.PHASE_COLOURS}
@@ -263,8 +292,10 @@ def compare_html(
         "side_table": _side_by_side(entries),
         "comparison_table": _comparison_table(comparisons, confidence, resamples),
         "runs_table": _runs_table(results),
-        "spectrum_svg": plots.spectrum_svg(rtt) if rtt else None,
-        "cdf_svg": plots.cdf_svg(rtt) if rtt else None,
+        "ranking": ranking,
+        "spectrum_chart": charts.spectrum_chart(rtt) if rtt else None,
+        "cdf_chart": charts.cdf_chart(rtt) if rtt else None,
+        "disruption_charts": charts.disruption_charts([(e.label, e.data) for e in entries]),
         "phases_svg": plots.upgrade_phases_svg(phases) if any(any(v.values()) for v in phases.values()) else None,
         "source": "",
         "generated_by": f"wsbench {__version__}",
@@ -280,6 +311,9 @@ def render_compare(
     *,
     reference: str | None = None,
     resamples: int = DEFAULT_RESAMPLES,
+    floor: Floor | None = None,
+    ranking: Ranking | None = None,
 ) -> Path:
     """Write the comparison of ``results`` (``(label, Result)`` pairs) to ``out_path``."""
-    return write_html(out_path, compare_html(results, reference=reference, resamples=resamples))
+    return write_html(out_path, compare_html(results, reference=reference, resamples=resamples, floor=floor,
+                                             ranking=ranking))

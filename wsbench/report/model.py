@@ -15,6 +15,7 @@ from typing import Any
 
 from wsbench.result import fmt
 from wsbench.result.calibration import describe_floor
+from wsbench.result.diagnosis import diagnose, failure_text
 from wsbench.result.infrastructure import LAB_FAILURE, lab_failed, lab_failure_lines
 from wsbench.result.model import Disruption, Result, TargetResult
 from wsbench.result.summary import Summary
@@ -36,9 +37,9 @@ __all__ = [
     "upgrade_table",
     "count_table",
     "disruption_table",
+    "diagnosis_banners",
     "generator_table",
     "conformance_tables",
-    "disruption_marks",
     "versions",
     "has_samples",
 ]
@@ -269,18 +270,6 @@ def count_table(result: Result, path: tuple[str, ...], *, first: str, caption: s
     return Table((first, *maps), tuple(rows), caption)
 
 
-def disruption_marks(result: Result) -> list[tuple[str, float, str]]:
-    """``(target, at_s, text)`` of every disruption, for the timeline."""
-    marks = []
-    for name, target in result.targets.items():
-        for item in target.disruption_list:
-            at = _num(item.at_s)
-            if at is not None:
-                text = " ".join(str(value) for value in (item.kind, item.pod) if value)
-                marks.append((str(name), at, text))
-    return marks
-
-
 def has_samples(summary: Summary | None) -> bool:
     """Whether a summary ``H`` holds at least one sample."""
     return bool(summary_value(summary, "count"))
@@ -293,12 +282,17 @@ def _shown(item: Disruption, key: str, missing: str) -> str:
 
 
 def disruption_table(result: Result) -> Table:
-    """Blast radius of each disruption: what it dropped and lost, and how long recovery took."""
+    """Blast radius of each disruption (one row each): what it dropped and lost, the upgrades
+    that failed during it by status or class, how many sessions came back and how fast."""
     rows = []
     for name, target in result.targets.items():
         for item in target.disruption_list:
             recovery = item.recovery
             at = _num(item.at_s)
+            failures = item.extra.get("upgrade_failures")
+            failed = {str(k): int(v) for k, v in failures.items() if _num(v)} if isinstance(failures, Mapping) else {}
+            failed_text = ", ".join(failure_text(k, v) for k, v in sorted(failed.items(), key=lambda kv: -kv[1]))
+            recovered = _num(item.extra.get("recovered"))
             rows.append(
                 (
                     Cell(str(name), str(name)),
@@ -307,26 +301,23 @@ def disruption_table(result: Result) -> Table:
                     Cell(_shown(item, "pod", "–"), _shown(item, "pod", "")),
                     _count_cell(item.sessions_dropped),
                     _count_cell(item.messages_lost),
+                    Cell(failed_text or "none", sum(failed.values()), "bad" if failed else ""),
+                    _count_cell(recovered),
                     _ms_cell(summary_value(recovery, "p50")),
                     _ms_cell(summary_value(recovery, "p99")),
                     _ms_cell(summary_value(recovery, "max")),
                 )
             )
-        recovery = target.recovery
-        if has_samples(recovery):
-            rows.append(
-                (
-                    Cell(str(name), str(name)), Cell("all drops", "all drops"), Cell("whole run", None), Cell("–", ""),
-                    _count_cell((target.sessions or {}).get("dropped")),
-                    _count_cell((target.messages or {}).get("lost")),
-                    _ms_cell(summary_value(recovery, "p50")),
-                    _ms_cell(summary_value(recovery, "p99")),
-                    _ms_cell(summary_value(recovery, "max")),
-                )
-            )
-    columns = ("target", "disruption", "at", "pod", "sessions dropped", "messages lost",
-               "recovery p50", "recovery p99", "recovery max")
-    return Table(columns, tuple(rows), "Blast radius of each disruption", numeric_from=4)
+    columns = ("target", "disruption", "at", "pod", "sessions dropped", "messages lost", "failed upgrades during it",
+               "recovered", "recovery p50", "recovery p99", "recovery max")
+    return Table(columns, tuple(rows), "Blast radius of each disruption (from its second to the next disruption)",
+                 numeric_from=4)
+
+
+def diagnosis_banners(result: Result) -> list[Banner]:
+    """One banner per target that never worked, naming the likely cause."""
+    return [Banner("gate-failed", f"{name}: never worked", line)
+            for name, target in result.targets.items() if (line := diagnose(target)) is not None]
 
 
 def generator_table(result: Result) -> Table:

@@ -1,4 +1,6 @@
-"""Matplotlib figures for reports, returned as inline SVG text (no files, no pyplot state).
+"""Matplotlib figures for reports, returned as inline SVG text (no files, no pyplot state):
+the upgrade phases and the capacity curves (the RTT spectrum, CDF and timelines are
+interactive charts, :mod:`wsbench.report.charts`).
 
 Every figure is built on its own :class:`~matplotlib.figure.Figure`; settings are applied
 with ``rc_context`` for the duration of one drawing. Colours are the Okabe-Ito palette
@@ -16,18 +18,11 @@ from typing import Any
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
-
-from wsbench.result.distribution import Distribution
-from wsbench.result.model import Timeline
 
 __all__ = [
     "PALETTE",
     "LINESTYLES",
     "style_for",
-    "spectrum_svg",
-    "cdf_svg",
-    "timeline_svg",
     "upgrade_phases_svg",
     "capacity_svg",
 ]
@@ -47,7 +42,6 @@ _RC = {
     "grid.linewidth": 0.6,
     "legend.frameon": False,
 }
-_SPECTRUM_TICKS = (0.0, 90.0, 99.0, 99.9, 99.99, 99.999, 99.9999)
 
 
 def style_for(index: int) -> dict[str, Any]:
@@ -69,102 +63,6 @@ def _svg(fig: Figure, key: str) -> str:
     return svg.replace("<svg ", f'<svg role="img" aria-labelledby="{key}-title" ', 1).replace(
         ">", f'><title id="{key}-title">{key.replace("-", " ")}</title>', 1
     )
-
-
-def _percentile_axis(percentile: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 - np.minimum(percentile, 99.99999) / 100.0)
-
-
-def spectrum_svg(distributions: Mapping[str, Distribution], *, key: str = "rtt-spectrum", title: str = "RTT by percentile") -> str:
-    """The HdrHistogram plot: latency against percentile, x on a ``1/(1-p)`` log scale."""
-    with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(5.6, 3.4), layout="constrained")
-        ax = fig.add_subplot()
-        top = 0.0
-        for index, (label, dist) in enumerate(distributions.items()):
-            percentiles, values = dist.percentile_spectrum()
-            if not len(values):
-                continue
-            top = max(top, float(percentiles.max()))
-            ax.plot(_percentile_axis(percentiles), values / 1000.0, label=label, linewidth=1.6, **style_for(index))
-        ax.set_xscale("log")
-        ticks = [t for t in _SPECTRUM_TICKS if t <= max(top, 99.9)]
-        ax.xaxis.set_major_locator(FixedLocator(_percentile_axis(np.array(ticks))))
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{100 - 100 / x:.6g}%"))
-        ax.set_xlim(1.0, _percentile_axis(np.array([ticks[-1]]))[0])
-        ax.set_xlabel("percentile")
-        ax.set_ylabel("RTT (ms)")
-        ax.set_ylim(bottom=0)
-        ax.set_title(title, loc="left", fontsize=10)
-        if distributions:
-            ax.legend(loc="upper left")
-        return _svg(fig, key)
-
-
-def cdf_svg(distributions: Mapping[str, Distribution], *, key: str = "rtt-cdf", title: str = "RTT cumulative distribution") -> str:
-    """Cumulative distribution of latency, x on a log scale."""
-    with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(5.6, 3.4), layout="constrained")
-        ax = fig.add_subplot()
-        for index, (label, dist) in enumerate(distributions.items()):
-            values, fractions = dist.cdf()
-            if not len(values):
-                continue
-            ax.step(np.maximum(values, 1.0) / 1000.0, fractions, where="post", label=label, linewidth=1.6, **style_for(index))
-        ax.set_xscale("log")
-        ax.set_xlabel("RTT (ms, log scale)")
-        ax.set_ylabel("fraction of messages")
-        ax.set_ylim(0, 1.01)
-        ax.set_title(title, loc="left", fontsize=10)
-        if distributions:
-            ax.legend(loc="lower right")
-        return _svg(fig, key)
-
-
-def _series(timeline: Timeline, name: str, length: int) -> np.ndarray:
-    raw = timeline.series.get(name)
-    if raw is None or len(raw) != length:
-        return np.full(length, np.nan)
-    return np.array([np.nan if v is None else float(v) for v in raw])
-
-
-def timeline_svg(
-    targets: Mapping[str, Timeline],
-    disruptions: Sequence[tuple[str, float, str]],
-    *,
-    key: str = "timeline",
-) -> str:
-    """Open sessions, messages/s and RTT p99 per second, targets overlaid; disruptions marked.
-
-    ``targets`` maps a label to its ``timeline`` section; ``disruptions`` are
-    ``(label, at_s, text)``.
-    """
-    rows = (("open", "open sessions"), ("messages_per_s", "messages/s"), ("rtt_p99_ms", "RTT p99 (ms)"))
-    with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(11.0, 5.6), layout="constrained")
-        axes = fig.subplots(len(rows), 1, sharex=True)
-        labels = list(targets)
-        for index, label in enumerate(labels):
-            timeline = targets[label]
-            seconds = timeline.seconds
-            if not seconds:
-                continue
-            t = np.array(seconds, dtype=float)
-            for ax, (name, _title) in zip(axes, rows, strict=True):
-                ax.plot(t, _series(timeline, name, len(t)), label=label, linewidth=1.4, **style_for(index))
-        for ax, (_name, title) in zip(axes, rows, strict=True):
-            ax.set_ylabel(title)
-            ax.set_ylim(bottom=0)
-        for at, text in sorted({(at, text) for _label, at, text in disruptions}):
-            for ax in axes:
-                ax.axvline(at, color="#555555", linestyle=(0, (4, 2)), linewidth=1.0)
-            axes[0].annotate(text, (at, 1.0), xycoords=("data", "axes fraction"), xytext=(3, 2),
-                             textcoords="offset points", va="bottom", fontsize=8, color="#333333")
-        axes[-1].set_xlabel("time since start (s)")
-        if labels:
-            axes[0].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        return _svg(fig, key)
 
 
 def upgrade_phases_svg(phases: Mapping[str, Mapping[str, float]], *, key: str = "upgrade-phases") -> str:

@@ -16,9 +16,10 @@ import jinja2
 
 from wsbench import __version__
 from wsbench.files import write_atomic
-from wsbench.report import model, plots
+from wsbench.report import charts, model, plots
 from wsbench.result.distribution import Distribution, HdrDecodeError, distribution_of
-from wsbench.result.model import Result, TargetResult, Timeline
+from wsbench.result.model import Result, TargetResult
+from wsbench.result.ranking import Floor, rank_targets
 from wsbench.result.verdict import GateVerdict
 
 __all__ = ["render_report", "report_html", "environment", "write_html"]
@@ -62,14 +63,13 @@ def report_html(
     verdict: GateVerdict | None = None,
     conformance: Sequence[tuple[str, Mapping[str, Any]]] = (),
     source: str = "",
+    floor: Floor | None = None,
 ) -> str:
-    """The report page as a string."""
+    """The report page as a string (with several targets, the ranked verdict on top)."""
     result = Result.coerce(result, source=source or "result")
     notes: list[str] = []
     targets = result.targets
     rtt = _distributions(result, ("rtt",), notes)
-    timelines = {str(n): t.timeline or Timeline() for n, t in targets.items()}
-    has_timeline = any(t.seconds for t in timelines.values())
     phases = {
         str(n): {p: model.summary_value(t.summary(("upgrade", p)), "p50") or 0.0 for p in plots.PHASE_COLOURS}
         for n, t in targets.items()
@@ -85,16 +85,18 @@ def report_html(
         "duration_s": result.duration_s,
         "complete": result.complete is not False,
         "scenario_name": scenario.get("name", "") if scenario is not None else "",
-        "banners": model.banners(result, verdict),
+        "banners": model.banners(result, verdict) + model.diagnosis_banners(result),
+        "ranking": rank_targets([(str(n), t) for n, t in targets.items()], floor=floor) if len(targets) >= 2 else None,
         "cards": model.cards(result, verdict),
         "verdict": verdict,
         "notes": notes,
         "rtt_table": model.histogram_table([(str(n), t.rtt) for n, t in targets.items()], caption="Message round-trip time"),
-        "spectrum_svg": plots.spectrum_svg(rtt) if rtt else None,
-        "cdf_svg": plots.cdf_svg(rtt) if rtt else None,
+        "spectrum_chart": charts.spectrum_chart(rtt) if rtt else None,
+        "cdf_chart": charts.cdf_chart(rtt) if rtt else None,
         "upgrade_table": model.upgrade_table(result),
         "phases_svg": plots.upgrade_phases_svg(phases) if has_phases else None,
-        "timeline_svg": plots.timeline_svg(timelines, model.disruption_marks(result)) if has_timeline else None,
+        "timeline_charts": charts.timeline_charts({str(n): t for n, t in targets.items()}),
+        "disruption_charts": charts.disruption_charts([(str(n), t) for n, t in targets.items()]),
         "closes_table": model.count_table(result, ("closes", "by_code"), first="close code", caption="Closes by code", order=("1000", "1001", "1006")),
         "sides_table": model.count_table(result, ("closes", "by_side"), first="closed by", caption="Closes by side", order=("client", "server", "abnormal")),
         "failures_table": model.count_table(result, ("upgrade_failures",), first="upgrade failure", caption="Failed upgrades by status or error"),
@@ -136,10 +138,12 @@ def render_report(
     verdict: GateVerdict | None = None,
     conformance: Sequence[tuple[str, Mapping[str, Any]]] = (),
     source: str = "",
+    floor: Floor | None = None,
 ) -> Path:
     """Write the report of ``result`` to ``out_path``; return the path.
 
     ``verdict`` (a gate verdict) adds pass/fail to the cards and a banner when it failed;
     ``conformance`` is ``(label, conform@1 dict)`` pairs for the conformance matrix.
     """
-    return write_html(out_path, report_html(result, verdict=verdict, conformance=conformance, source=source))
+    return write_html(out_path, report_html(result, verdict=verdict, conformance=conformance, source=source,
+                                            floor=floor))
