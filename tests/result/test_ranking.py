@@ -86,3 +86,12 @@ def test_a_dead_target_ranks_last_with_its_diagnosis(data):
     assert ranking.placings[-1].label == "ghost"
     assert ranking.placings[-1].line == ("ghost: never worked: no session opened: 350 refused — is anything "
                                          "listening at 127.0.0.1:8080?")
+
+
+def test_latencies_measured_by_a_lagging_generator_are_not_judged(data):
+    targets = dict(_targets(data))
+    pair = [("nginx", targets["nginx"]), ("envoy", targets["envoy"])]  # RTT medians 1.6 vs 0.9 ms
+    judged = rank_targets(pair, resamples=300, generator_lag_ms={"nginx": 2.0, "envoy": 1.0})
+    assert [p.label for p in judged.placings] == ["envoy", "nginx"]
+    lagged = rank_targets(pair, resamples=300, generator_lag_ms={"nginx": 56.0, "envoy": 1.0})
+    assert lagged.same and "nginx: latencies not judged" in lagged.lines()[-1]

@@ -10,7 +10,7 @@ from wsbench.result import fmt
 from wsbench.result.diagnosis import diagnose, failure_text
 from wsbench.result.infrastructure import LAB_FAILURE, lab_failure_lines
 from wsbench.result.model import Disruption, Result
-from wsbench.result.ranking import Floor, disruption_name, rank_targets
+from wsbench.result.ranking import Floor, disruption_name, rank_result
 from wsbench.result.summary import Summary
 
 __all__ = ["summary_table", "disruption_line"]
@@ -70,5 +70,5 @@ def summary_table(result: Result | Mapping[str, Any], *, floor: Floor | None = N
         if line is not None:
             lines.append(f"{name}: {line}")
     if len(result.targets) >= 2:
-        lines += rank_targets(list(result.targets.items()), floor=floor).lines()
+        lines += rank_result(result, floor=floor).lines()
     return "\n".join(lines)

@@ -28,7 +28,7 @@ from wsbench.result.blocks import block_histograms, block_samples
 from wsbench.result.distribution import Distribution, HdrDecodeError, distribution_of
 from wsbench.result.infrastructure import LAB_FAILURE, lab_failed
 from wsbench.result.model import Result, TargetResult
-from wsbench.result.ranking import Floor, Ranking, rank_targets
+from wsbench.result.ranking import Floor, Ranking, generator_lag, rank_targets
 from wsbench.result.stats import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
@@ -249,8 +249,9 @@ def _runs_table(results: Sequence[tuple[str, Result]]) -> Table:
 
 def rank_entries(entries: Sequence[Entry], *, floor: Floor | None = None,
                  resamples: int = DEFAULT_RESAMPLES) -> Ranking:
-    """The ranked verdict across ``entries``."""
-    return rank_targets([(e.label, e.data) for e in entries], floor=floor, resamples=resamples)
+    """The ranked verdict across ``entries`` (each judged with its own Result's generator lag)."""
+    lags = {e.label: lag for e in entries if (lag := generator_lag(e.result, e.target)) is not None}
+    return rank_targets([(e.label, e.data) for e in entries], floor=floor, resamples=resamples, generator_lag_ms=lags)
 
 
 def compare_html(

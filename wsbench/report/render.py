@@ -19,7 +19,7 @@ from wsbench.files import write_atomic
 from wsbench.report import charts, model, plots
 from wsbench.result.distribution import Distribution, HdrDecodeError, distribution_of
 from wsbench.result.model import Result, TargetResult
-from wsbench.result.ranking import Floor, rank_targets
+from wsbench.result.ranking import Floor, rank_result
 from wsbench.result.verdict import GateVerdict
 
 __all__ = ["render_report", "report_html", "environment", "write_html"]
@@ -86,7 +86,7 @@ def report_html(
         "complete": result.complete is not False,
         "scenario_name": scenario.get("name", "") if scenario is not None else "",
         "banners": model.banners(result, verdict) + model.diagnosis_banners(result),
-        "ranking": rank_targets([(str(n), t) for n, t in targets.items()], floor=floor) if len(targets) >= 2 else None,
+        "ranking": rank_result(result, floor=floor) if len(targets) >= 2 else None,
         "cards": model.cards(result, verdict),
         "verdict": verdict,
         "notes": notes,

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -44,7 +44,8 @@ from wsbench.result.blocks import block_histograms, block_samples
 from wsbench.result.diagnosis import diagnose, failure_text
 from wsbench.result.distribution import Distribution, HdrDecodeError, distribution_of
 from wsbench.result.infrastructure import lab_failed
-from wsbench.result.model import Disruption, TargetResult
+from wsbench.result.model import Disruption, Result, TargetResult
+from wsbench.result.shards import SATURATION_LAG_MS
 from wsbench.result.stats import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
@@ -53,7 +54,14 @@ from wsbench.result.stats import (
 )
 from wsbench.result.summary import Summary
 
-__all__ = ["Floor", "Finding", "Placing", "Ranking", "rank_targets", "disruption_name"]
+__all__ = ["Floor", "Finding", "Placing", "Ranking", "rank_targets", "disruption_name", "generator_lag", "rank_result"]
+
+
+def rank_result(result: Result, *, floor: Floor | None = None, resamples: int = DEFAULT_RESAMPLES) -> Ranking:
+    """The ranked verdict of one Result's targets (its generator's lag per target included)."""
+    lags = {str(n): lag for n in result.targets if (lag := generator_lag(result, str(n))) is not None}
+    return rank_targets([(str(n), t) for n, t in result.targets.items()], floor=floor, resamples=resamples,
+                        generator_lag_ms=lags)
 
 Standing = Literal["best", "same", "worse"]
 _FLOOR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*(?:[,/ ]\s*(\d+(?:\.\d+)?)\s*ms)?\s*$")
@@ -154,6 +162,7 @@ class Ranking:
         for placing in self.placings:
             out.append(f"  {placing.rank if not placing.note else '–'}. {placing.line}")
         out.append(f"  (lower is better; differences under {self.floor}, or within the noise, count as the same)")
+        out += [f"  note: {note}" for note in self.notes]
         return out
 
 
@@ -290,10 +299,15 @@ def _samples(measure: _Measure, label: str, dist: Distribution, resamples: int,
 
 
 def _judge_latency(measure: _Measure, floor: Floor, resamples: int, confidence: float,
-                   notes: list[str]) -> tuple[_Measure, dict[str, tuple[float, Standing, str]]]:
-    dists = {label: d for label, lat in measure.latencies.items() if (d := lat.distribution()) is not None}
+                   notes: list[str], lagging: Mapping[str, float]) -> tuple[_Measure, dict[str, tuple[float, Standing, str]]]:
+    found = {label: d for label, lat in measure.latencies.items() if (d := lat.distribution()) is not None}
+    dists = {label: d for label, d in found.items() if label not in lagging}
+    unjudged: dict[str, tuple[float, Standing, str]] = {
+        label: (found[label].value_at_percentile(99.0) / 1000.0, "same",
+                f"not judged: the load generator lagged {lagging[label]:.0f} ms p99 while measuring it")
+        for label in found if label in lagging}
     if not dists:
-        return measure, {}
+        return measure, unjudged
     statistic = _statistic_for(min(dist.total for dist in dists.values()))
     percentile = {"p99": 99.0, "p90": 90.0, "p50": 50.0}[statistic]
     values = {label: dist.value_at_percentile(percentile) / 1000.0 for label, dist in dists.items()}
@@ -325,7 +339,7 @@ def _judge_latency(measure: _Measure, floor: Floor, resamples: int, confidence: 
         else:
             standings[label] = (value, "worse", f"{fmt.ratio(estimate.ratio.point)} [{estimate.ratio.low:.2f}–"
                                                 f"{estimate.ratio.high:.2f}]")
-    return measure, standings
+    return measure, {**standings, **unjudged}
 
 
 def _judge_count(measure: _Measure, floor: Floor) -> dict[str, tuple[float, Standing, str]]:
@@ -376,9 +390,16 @@ def rank_targets(
     floor: Floor | None = None,
     resamples: int = DEFAULT_RESAMPLES,
     confidence: float = DEFAULT_CONFIDENCE,
+    generator_lag_ms: Mapping[str, float] | None = None,
 ) -> Ranking:
-    """Rank ``(label, target)`` pairs (labels unique); see the module's docstring."""
+    """Rank ``(label, target)`` pairs (labels unique); see the module's docstring.
+
+    ``generator_lag_ms``: the loop-lag p99 of the workers that measured each target
+    (:func:`generator_lag`); a target measured by a generator lagging more than
+    SATURATION_LAG_MS has its latencies left unjudged (they are the generator's), not its counts.
+    """
     floor = floor or Floor()
+    lagging = {label: lag for label, lag in (generator_lag_ms or {}).items() if lag > SATURATION_LAG_MS}
     broken = [(label, "not judged: the lab failed while it ran (not the controller's doing)")
               for label, target in entries if lab_failed(target)]
     dead = [(label, f"never worked: {line}") for label, target in entries
@@ -392,7 +413,7 @@ def rank_targets(
     used: list[str] = []
     for measure in measures:
         if measure.kind == "latency":
-            measure, standings = _judge_latency(measure, floor, resamples, confidence, notes)
+            measure, standings = _judge_latency(measure, floor, resamples, confidence, notes, lagging)
         else:
             standings = _judge_count(measure, floor)
         if len(standings) < len(judged):
@@ -415,4 +436,14 @@ def rank_targets(
     last = len(placings)
     placings += [Placing(label, last + 1, (), note) for label, note in dead]
     placings += [Placing(label, last + 1 + len(dead), (), note) for label, note in broken]
+    notes += [f"{label}: latencies not judged — the load generator's event loop lagged {lag:.0f} ms p99 while "
+              "measuring it (they are the generator's figures)" for label, lag in lagging.items()]
     return Ranking(tuple(placings), tuple(used), floor, tuple(dict.fromkeys(notes)))
+
+
+def generator_lag(result: Result, target: str) -> float | None:
+    """The highest loop-lag p99 (ms) of the workers that measured ``target`` in ``result``."""
+    workers = result.generator.workers if result.generator is not None else None
+    lags = [float(w["loop_lag_ms_p99"]) for w in workers or ()
+            if w.get("target") == target and isinstance(w.get("loop_lag_ms_p99"), int | float)]
+    return max(lags) if lags else None
