@@ -118,7 +118,8 @@ def _tsung_xml(job: Job) -> str:
         body = (f'<for from="1" to="{job.messages}" incr="1" var="i"><request>'
                 f'<websocket type="message">{MESSAGE}</websocket></request></for>')
     else:
-        rate, duration = job.ramp, math.ceil(job.sessions / job.ramp) + 1
+        # the phase ends at its duration whoever has arrived: room for a launcher that lags
+        rate, duration = job.ramp, math.ceil(3 * job.sessions / job.ramp) + 5
         body = (f'<request><websocket type="message">{MESSAGE}</websocket></request>'
                 f'<thinktime value="{job.hold:g}" random="false"/>')
     return f"""<?xml version="1.0"?>
