@@ -152,6 +152,7 @@ class Probe:
         self.gc = GcClock()
         self.objects0 = _object_census() if cfg.get("objects") else None
         self.cpu0 = cpu_s()
+        self.sys0 = resource.getrusage(resource.RUSAGE_SELF).ru_stime
         self.rss0 = rss_bytes()
         self.t0 = time.monotonic()
 
@@ -181,6 +182,7 @@ class Probe:
         while time.monotonic() < deadline and opened() + failed() < n:
             await asyncio.sleep(_POLL_S)
         cpu_open, wall_open = cpu_s() - self.cpu0, time.monotonic() - self.t0
+        sys_open = resource.getrusage(resource.RUSAGE_SELF).ru_stime - self.sys0
         gc_open, gc_runs = self.gc.seconds, list(self.gc.runs)
         await asyncio.sleep(_SETTLE_S)
         hold: dict[str, float] = {}
@@ -198,7 +200,7 @@ class Probe:
                 if count - self.objects0.get(name, (0, 0))[0] >= n // 2}})
         emit({
             "opened": opened(), "failed": failed(), "rss_base": self.rss0, "rss_open": rss_bytes(),
-            "cpu_open_s": cpu_open, "wall_open_s": wall_open, "gc_open_s": gc_open,
+            "cpu_open_s": cpu_open, "sys_open_s": sys_open, "wall_open_s": wall_open, "gc_open_s": gc_open,
             "gc_runs": gc_runs, **hold,
         })
         finish()
@@ -283,7 +285,7 @@ def run_wsbench(cfg: dict[str, Any]) -> None:
         rate=1e-6,  # idle: one message at open, the next in 11 days
         message_size=32,
         ping_interval=cfg.get("ping"),
-        source_addresses=(cfg["source"],),
+        source_addresses=(cfg["source"],) if cfg.get("source") else (),
         processes=1,
         connect_timeout=30.0,
         transport=TRANSPORTS.get(cfg["client"], "auto"),

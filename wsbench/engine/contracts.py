@@ -173,12 +173,19 @@ class Transport:
         """Open ``session``: its upgrade phases (ns), or UpgradeFailure."""
         raise NotImplementedError
 
-    async def dial(self, session: SessionHooks) -> tuple[int, socket.socket, int, int]:
-        """The start of an open (ns), the connected socket, the DNS and TCP times (ns)."""
+    async def dial(self, session: SessionHooks, *, own_deadline: bool = False,
+                   ) -> tuple[int, socket.socket, int, int]:
+        """The start of an open (ns), the connected socket, the DNS and TCP times (ns).
+
+        The lookup and the connect are bounded by ``connect_timeout`` each, unless the
+        caller keeps the deadline itself (``own_deadline``: the lean transport, one for
+        the whole open).
+        """
         settings = self.settings
         start = self.clock()
         sock, dns_ns, tcp_ns = await dial(settings.endpoint, source=settings.source_for(session.index),
-                                          timeout=settings.connect_timeout, clock=self.clock)
+                                          timeout=None if own_deadline else settings.connect_timeout,
+                                          clock=self.clock)
         return start, sock, dns_ns, tcp_ns
 
     def close(self) -> None:

@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable
 
 from wsbench.engine.contracts import Clock, ConnectSettings, Phases, SessionHooks, Spawn, Transport
+from wsbench.engine.deadlines import Deadlines
 from wsbench.engine.dial import UpgradeFailure, classify_error, tls_done_ns, upgrade_phases
 from wsbench.errors import HandshakeParseError
 from wsbench.protocol.frames import is_valid_close_code
@@ -204,13 +205,14 @@ class Keepalive:
 class _Opening:
     """What a connection needs only until the 101 (dropped then)."""
 
-    __slots__ = ("request", "key", "head", "future")
+    __slots__ = ("request", "key", "head", "future", "connected_ns")
 
     def __init__(self, request: bytes, key: str, future: asyncio.Future[tuple[int, str | None]]) -> None:
         self.request = request
         self.key = key
         self.head = b""  # the response head while it is incomplete
         self.future = future  # -> (ns at the 101, the selected subprotocol)
+        self.connected_ns = 0  # when the TCP connection was made (connection_made)
 
 
 class LeanProtocol(asyncio.Protocol):
@@ -290,9 +292,11 @@ class LeanProtocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # a stream transport
-        if self._opening is not None:
-            self.transport.write(self._opening.request)
-            self._opening.request = b""
+        opening = self._opening
+        if opening is not None:
+            opening.connected_ns = self._shared.clock()
+            self.transport.write(opening.request)
+            opening.request = b""
 
     def data_received(self, data: bytes) -> None:
         if self._state > _CLOSING:
@@ -496,25 +500,76 @@ class LeanTransport(Transport):
                  spawn: Spawn) -> None:
         super().__init__(settings, loop=loop, clock=clock, on_subprotocol=on_subprotocol, spawn=spawn)
         self.shared = LeanShared(loop, settings, clock=clock)
+        self.deadlines = Deadlines(loop, settings.connect_timeout)
 
     async def open(self, session: SessionHooks) -> Phases:
-        """Open ``session`` on the lean transport; return its upgrade phases (ns)."""
+        """Open ``session`` on the lean transport; return its upgrade phases (ns).
+
+        ``ws://`` to an IP address from no chosen source address (the common local and
+        in-cluster case): the loop makes the socket and connects it, and the protocol's
+        ``connection_made`` marks the end of the TCP phase (no Python socket, no
+        ``sock_connect`` future, one timeout for the whole open). Otherwise
+        :func:`~wsbench.engine.dial.dial` connects a socket first (DNS, source address,
+        TLS timed on its own).
+        """
+        settings = self.settings
+        endpoint = settings.endpoint
+        if endpoint.secure or not endpoint.literal_ip or settings.source_addresses:
+            return await self._open_dialled(session)
+        shared = self.shared
+        loop = shared.loop
+        start = self.clock()
+        key = new_key()
+        opened: asyncio.Future[tuple[int, str | None]] = loop.create_future()
+        opening = _Opening(shared.request(key), key, opened)
+        protocol = LeanProtocol(shared, opening)
+        watch = self.deadlines.watch()
+        try:
+            await loop.create_connection(lambda: protocol, endpoint.host, endpoint.port)
+            done, subprotocol = await opened
+        except UpgradeFailure:
+            protocol.abandon()
+            raise
+        except Exception as exc:
+            protocol.abandon()
+            raise classify_error(exc) from exc
+        except BaseException:  # cancelled: the deadline, or the run is stopping
+            protocol.abandon()
+            if watch.timed_out():
+                raise UpgradeFailure("timeout", "upgrade" if opening.connected_ns else "TCP connect") from None
+            raise
+        finally:
+            self.deadlines.done(watch)
+        if settings.subprotocols:
+            self.on_subprotocol(subprotocol)
+        protocol.attach(session)
+        return upgrade_phases(start, 0, opening.connected_ns - start, 0, done)
+
+    async def _open_dialled(self, session: SessionHooks) -> Phases:
+        """Open on a socket :func:`~wsbench.engine.dial.dial` connected (DNS, source, TLS)."""
         shared = self.shared
         settings = self.settings
         endpoint = settings.endpoint
-        start, sock, dns_ns, tcp_ns = await self.dial(session)
+        watch = self.deadlines.watch()  # one deadline for DNS + TCP + TLS + upgrade
+        try:
+            start, sock, dns_ns, tcp_ns = await self.dial(session, own_deadline=True)
+        except BaseException:
+            timed_out = watch.timed_out()
+            self.deadlines.done(watch)
+            if timed_out:
+                raise UpgradeFailure("timeout", "DNS or TCP connect") from None
+            raise
         loop = shared.loop
         key = new_key()
         opened: asyncio.Future[tuple[int, str | None]] = loop.create_future()
         protocol = LeanProtocol(shared, _Opening(shared.request(key), key, opened))
         try:
-            async with asyncio.timeout(settings.connect_timeout):  # TLS and HTTP; no extra Task (wait_for)
-                if endpoint.secure:
-                    await loop.create_connection(lambda: protocol, sock=sock, ssl=settings.ssl_context,
-                                                 server_hostname=endpoint.host)
-                else:
-                    await loop.create_connection(lambda: protocol, sock=sock)
-                done, subprotocol = await opened
+            if endpoint.secure:
+                await loop.create_connection(lambda: protocol, sock=sock, ssl=settings.ssl_context,
+                                             server_hostname=endpoint.host)
+            else:
+                await loop.create_connection(lambda: protocol, sock=sock)
+            done, subprotocol = await opened
         except UpgradeFailure:
             protocol.abandon()
             sock.close()
@@ -523,10 +578,14 @@ class LeanTransport(Transport):
             protocol.abandon()
             sock.close()
             raise classify_error(exc) from exc
-        except BaseException:  # cancelled: the run is stopping
+        except BaseException:  # cancelled: the deadline, or the run is stopping
             protocol.abandon()
             sock.close()
+            if watch.timed_out():
+                raise UpgradeFailure("timeout", "TLS or upgrade" if endpoint.secure else "upgrade") from None
             raise
+        finally:
+            self.deadlines.done(watch)
         tls_end = tls_done_ns(protocol.transport) if endpoint.secure else 0
         if settings.subprotocols:
             self.on_subprotocol(subprotocol)
@@ -534,5 +593,6 @@ class LeanTransport(Transport):
         return upgrade_phases(start, dns_ns, tcp_ns, tls_end, done)
 
     def close(self) -> None:
+        self.deadlines.close()
         if self.shared.keepalive is not None:
             self.shared.keepalive.close()

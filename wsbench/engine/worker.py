@@ -40,6 +40,8 @@ from wsbench.scenario import Scenario, redact_url
 __all__ = ["WorkerSpec", "WorkerContext", "worker_main", "raise_fd_limit"]
 
 _NS = 1_000_000_000
+_dumps = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps without its checks per call
+_EVENT_KEYS = frozenset(("t", "wall", "kind", "target", "worker"))  # every event line has these
 LAG_PROBE_S = 0.1
 _PROBE_NS = int(LAG_PROBE_S * _NS)  # the Recorder's bucket (BUCKET_NS): one sample per bucket
 _GUARD_NS = 5_000_000  # wake this long after each grid point: an early wake still closes its bucket
@@ -87,6 +89,7 @@ class WorkerContext:
         self.stopping = False
         self.stop_ns = 0
         self.stop_event = asyncio.Event()
+        self._sleepers: set[asyncio.Future[bool]] = set()  # ctx.sleep()s that stop() wakes
         self.subprotocols: dict[str, int] = {}
         self.errors: list[str] = []  # tracebacks of failed helper tasks
         self._events: list[str] = []
@@ -94,6 +97,7 @@ class WorkerContext:
         self._timeline_written = 0  # timeline entries already appended to the timeline file
         self._wall_epoch_ns = time.time_ns()
         self._mono_epoch_ns = clock()
+        self._event_tail = f'"target":{_dumps(spec.target)},"worker":{_dumps(spec.index)}'
 
     # --- used by sessions -------------------------------------------------------------
 
@@ -101,16 +105,32 @@ class WorkerContext:
         return await self.transport.open(session)
 
     async def sleep(self, seconds: float) -> bool:
-        """Sleep unless the run stops first; True if the run goes on."""
+        """Sleep unless the run stops first; True if the run goes on.
+
+        A future and a timer: every session sleeps until its turn in the ramp, and
+        ``wait_for(event.wait())`` cost a Task, a coroutine and a timer each.
+        """
         if self.stopping:
             return False
         if seconds <= 0:
             return True
+        waiter = self.loop.create_future()
+        timer = self.loop.call_later(seconds, _wake, waiter)
+        self._sleepers.add(waiter)
         try:
-            await asyncio.wait_for(self.stop_event.wait(), seconds)
-        except TimeoutError:
-            return not self.stopping
-        return False
+            await waiter
+        finally:
+            timer.cancel()
+            self._sleepers.discard(waiter)
+        return not self.stopping
+
+    def request_stop(self) -> None:
+        """The run stops: wake every sleeper (their ``sleep`` answers False)."""
+        self.stopping = True
+        self.stop_ns = self.clock()
+        self.stop_event.set()
+        for waiter in self._sleepers:
+            _wake(waiter)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run a helper task; its failure is a wsbench bug and is reported, not lost."""
@@ -128,18 +148,18 @@ class WorkerContext:
         self.subprotocols[key] = self.subprotocols.get(key, 0) + 1
 
     def event(self, kind: str, /, **fields: Any) -> None:
-        if "kind" in fields:
-            raise ValueError(f"event field 'kind' would hide the event kind {kind!r}")
+        """One events.jsonl line: t, wall, kind, target, worker, then ``fields``.
+
+        Written once per session opened and once per session closed: the constant part
+        is made once, only ``fields`` go through the encoder (the same JSON as before).
+        """
+        if not _EVENT_KEYS.isdisjoint(fields):
+            raise ValueError(f"event fields {sorted(fields)} would hide one of {sorted(_EVENT_KEYS)}")
         now = self.clock()
-        record = {
-            "t": round((now - self.start_ns) / _NS, 6),
-            "wall": round((self._wall_epoch_ns + now - self._mono_epoch_ns) / _NS, 6),
-            "kind": kind,
-            "target": self.spec.target,
-            "worker": self.spec.index,
-            **fields,
-        }
-        self._events.append(json.dumps(record, separators=(",", ":")))
+        head = (f'{{"t":{round((now - self.start_ns) / _NS, 6)!r},'
+                f'"wall":{round((self._wall_epoch_ns + now - self._mono_epoch_ns) / _NS, 6)!r},'
+                f'"kind":{_dumps(kind)},{self._event_tail}')
+        self._events.append(f"{head},{_dumps(fields)[1:]}" if fields else head + "}")
 
     # --- output -----------------------------------------------------------------------
 
@@ -192,9 +212,7 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any, *,
         nonlocal interrupted
         interrupted = interrupted or interrupt
         if not ctx.stopping:
-            ctx.stopping = True
-            ctx.stop_ns = clock()
-            ctx.stop_event.set()
+            ctx.request_stop()
             for session in sessions:
                 session.finish()
 
@@ -209,6 +227,7 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any, *,
         for s in sessions
     ]
     all_done = asyncio.gather(*tasks, return_exceptions=True)
+    gc.freeze()  # the sessions and their tasks live as long as the run: out of the collector's view
     deadline_ns = start_ns + int(scenario.duration * _NS)
     timeout_ns = int(scenario.reply_timeout * _NS)
     grace_ns = int((scenario.reply_timeout + 2.0) * _NS)  # for sessions to close after a stop
@@ -281,6 +300,11 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any, *,
     ctx.write_shard(complete=not interrupted and not errors)
     ctx.flush_events()
     return not interrupted
+
+
+def _wake(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(True)
 
 
 def _task_errors(tasks: list[asyncio.Task[Any]]) -> list[str]:
