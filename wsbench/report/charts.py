@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from wsbench.report.plots import PALETTE
+from wsbench.report.svg import PALETTE  # not plots: no matplotlib on a run's path
 from wsbench.result.distribution import Distribution
 from wsbench.result.model import Disruption, TargetResult
 from wsbench.result.ranking import disruption_name

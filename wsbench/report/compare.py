@@ -20,7 +20,7 @@ from typing import Any
 
 from wsbench import __version__
 from wsbench.errors import UsageError
-from wsbench.report import charts, model, plots
+from wsbench.report import charts, model, svg
 from wsbench.report.model import Cell, Table
 from wsbench.report.render import environment, write_html
 from wsbench.result import fmt
@@ -273,7 +273,7 @@ def compare_html(
     ranking = ranking or rank_entries(entries, floor=floor, resamples=resamples)
     rtt = {e.label: d for e in entries if (d := _distribution(e, ("rtt",))) is not None}
     phases = {
-        e.label: {p: model.summary_value(e.summary(("upgrade", p)), "p50") or 0.0 for p in plots.PHASE_COLOURS}
+        e.label: {p: model.summary_value(e.summary(("upgrade", p)), "p50") or 0.0 for p in svg.PHASE_COLOURS}
         for e in entries
     }
     banners: list[model.Banner] = []
@@ -297,7 +297,7 @@ def compare_html(
         "spectrum_chart": charts.spectrum_chart(rtt) if rtt else None,
         "cdf_chart": charts.cdf_chart(rtt) if rtt else None,
         "disruption_charts": charts.disruption_charts([(e.label, e.data) for e in entries]),
-        "phases_svg": plots.upgrade_phases_svg(phases) if any(any(v.values()) for v in phases.values()) else None,
+        "phases_svg": svg.upgrade_phases_svg(phases) if any(any(v.values()) for v in phases.values()) else None,
         "source": "",
         "generated_by": f"wsbench {__version__}",
         "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),

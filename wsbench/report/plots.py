@@ -1,6 +1,7 @@
 """Matplotlib figures for reports, returned as inline SVG text (no files, no pyplot state):
-the upgrade phases and the capacity curves (the RTT spectrum, CDF and timelines are
-interactive charts, :mod:`wsbench.report.charts`).
+the capacity curves (the RTT spectrum, CDF and timelines are interactive charts,
+:mod:`wsbench.report.charts`; the upgrade phases are plain SVG, :mod:`wsbench.report.svg`:
+neither imports matplotlib, which a run's report no longer pays for).
 
 Every figure is built on its own :class:`~matplotlib.figure.Figure`; settings are applied
 with ``rc_context`` for the duration of one drawing. Colours are the Okabe-Ito palette
@@ -16,21 +17,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib
-import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = [
-    "PALETTE",
-    "LINESTYLES",
-    "style_for",
-    "upgrade_phases_svg",
-    "capacity_svg",
-]
+from wsbench.report.svg import PALETTE
 
-#: Okabe & Ito (2008), without yellow (too light on white).
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+__all__ = ["PALETTE", "LINESTYLES", "style_for", "capacity_svg"]
+
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)))
-PHASE_COLOURS = {"dns": "#56B4E9", "tcp": "#009E73", "tls": "#E69F00", "http": "#CC79A7"}
 _RC = {
     "svg.fonttype": "none",  # text stays text: smaller, crisp, searchable
     "font.family": "sans-serif",
@@ -63,34 +56,6 @@ def _svg(fig: Figure, key: str) -> str:
     return svg.replace("<svg ", f'<svg role="img" aria-labelledby="{key}-title" ', 1).replace(
         ">", f'><title id="{key}-title">{key.replace("-", " ")}</title>', 1
     )
-
-
-def upgrade_phases_svg(phases: Mapping[str, Mapping[str, float]], *, key: str = "upgrade-phases") -> str:
-    """Median upgrade time per phase, one stacked horizontal bar per target.
-
-    ``phases`` maps a target label to ``{phase: p50_ms}`` for dns, tcp, tls, http.
-    """
-    with matplotlib.rc_context(_RC):
-        labels = list(phases)
-        fig = Figure(figsize=(11.0, 0.8 + 0.4 * max(len(labels), 1)), layout="constrained")
-        ax = fig.add_subplot()
-        y = np.arange(len(labels))
-        left = np.zeros(len(labels))
-        for phase, colour in PHASE_COLOURS.items():
-            widths = np.array([float(phases[label].get(phase) or 0.0) for label in labels])
-            if not widths.any():
-                continue
-            ax.barh(y, widths, left=left, color=colour, label=phase.upper(), edgecolor="white", linewidth=0.8)
-            for row, (start, width) in enumerate(zip(left, widths, strict=True)):
-                if width > 0.08 * max(float(left.max() + widths.max()), 1e-9):
-                    ax.text(start + width / 2, row, f"{width:.2g}", ha="center", va="center", fontsize=7.5)
-            left += widths
-        ax.set_yticks(y, labels)
-        ax.invert_yaxis()
-        ax.set_xlabel("median time (ms)")
-        ax.grid(axis="y", visible=False)
-        ax.legend(loc="lower right", ncol=4, bbox_to_anchor=(1.0, 1.0))
-        return _svg(fig, key)
 
 
 def capacity_svg(

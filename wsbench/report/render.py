@@ -16,7 +16,7 @@ import jinja2
 
 from wsbench import __version__
 from wsbench.files import write_atomic
-from wsbench.report import charts, model, plots
+from wsbench.report import charts, model, svg
 from wsbench.result.distribution import Distribution, HdrDecodeError, distribution_of
 from wsbench.result.model import Result, TargetResult
 from wsbench.result.ranking import Floor, rank_result
@@ -71,7 +71,7 @@ def report_html(
     targets = result.targets
     rtt = _distributions(result, ("rtt",), notes)
     phases = {
-        str(n): {p: model.summary_value(t.summary(("upgrade", p)), "p50") or 0.0 for p in plots.PHASE_COLOURS}
+        str(n): {p: model.summary_value(t.summary(("upgrade", p)), "p50") or 0.0 for p in svg.PHASE_COLOURS}
         for n, t in targets.items()
     }
     has_phases = any(any(v.values()) for v in phases.values())
@@ -94,7 +94,7 @@ def report_html(
         "spectrum_chart": charts.spectrum_chart(rtt) if rtt else None,
         "cdf_chart": charts.cdf_chart(rtt) if rtt else None,
         "upgrade_table": model.upgrade_table(result),
-        "phases_svg": plots.upgrade_phases_svg(phases) if has_phases else None,
+        "phases_svg": svg.upgrade_phases_svg(phases) if has_phases else None,
         "timeline_charts": charts.timeline_charts({str(n): t for n, t in targets.items()}),
         "disruption_charts": charts.disruption_charts([(str(n), t) for n, t in targets.items()]),
         "closes_table": model.count_table(result, ("closes", "by_code"), first="close code", caption="Closes by code", order=("1000", "1001", "1006")),
