@@ -35,8 +35,9 @@ from typing import Any, Protocol
 
 from wsbench import __version__
 from wsbench.disrupt.actions import Disruptor
+from wsbench.engine.entry import worker_entry
 from wsbench.engine.machine import machine_facts
-from wsbench.engine.worker import WorkerSpec, worker_main
+from wsbench.engine.spec import WorkerSpec
 from wsbench.errors import LocalError
 from wsbench.files import write_json_atomic
 from wsbench.metrics.histogram import Histogram
@@ -365,7 +366,7 @@ def _run_target(
         for w, index in enumerate(indices)
     ]
     workers = [
-        context.Process(target=worker_main, args=(spec, start_ns_value, go, progress),
+        context.Process(target=worker_entry, args=(spec, start_ns_value, go, progress),
                         name=f"wsbench-worker-{spec.index}", daemon=True)
         for spec in specs
     ]

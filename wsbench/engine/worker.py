@@ -25,17 +25,17 @@ import sys
 import time
 import traceback
 from collections.abc import Coroutine
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from wsbench.engine.contracts import Clock, ConnectSettings, Phases, SessionHooks, Transport
 from wsbench.engine.session import Session
+from wsbench.engine.spec import WorkerSpec
 from wsbench.engine.transports import choose_transport
 from wsbench.files import write_json_atomic
 from wsbench.metrics.recorder import Recorder
 from wsbench.protocol.stamp import stamp_factory
-from wsbench.scenario import Scenario, redact_url
+from wsbench.scenario import redact_url
 
 __all__ = ["WorkerSpec", "WorkerContext", "worker_main", "raise_fd_limit"]
 
@@ -45,20 +45,6 @@ _EVENT_KEYS = frozenset(("t", "wall", "kind", "target", "worker"))  # every even
 LAG_PROBE_S = 0.1
 _PROBE_NS = int(LAG_PROBE_S * _NS)  # the Recorder's bucket (BUCKET_NS): one sample per bucket
 _GUARD_NS = 5_000_000  # wake this long after each grid point: an early wake still closes its bucket
-
-
-@dataclass(frozen=True)
-class WorkerSpec:
-    """What one worker does (picklable: it crosses the process boundary)."""
-
-    index: int
-    workers: int
-    target: str
-    url: str
-    scenario: Scenario
-    sessions: tuple[int, ...]  # global session indices owned by this worker
-    shard_path: str
-    events_path: str
 
 
 def raise_fd_limit() -> int:
