@@ -6,8 +6,10 @@ targets, and the disruptor only a plan and a lab.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from wsbench.disrupt.actions import Disruptor
@@ -16,7 +18,7 @@ from wsbench.engine.runner import RunOutcome, RunWatcher, run_scenario
 from wsbench.errors import ScenarioError, UsageError
 from wsbench.scenario import Scenario, Target
 
-__all__ = ["run", "disruption_plan"]
+__all__ = ["run", "disruption_plan", "shard_traffic", "TrafficFeed"]
 
 
 def disruption_plan(scenario: Scenario, extra: tuple[str, ...] = ()) -> tuple[Disruption, ...]:
@@ -70,7 +72,44 @@ def run(
         )
         return run_scenario(scenario, progress=say, sections={"lab": lab.fingerprint},
                             disruptor_for=_factory(plan, lab=lab.lab, supervisor=supervisor),
-                            observer_for=_observers(lab.lab, supervisor), watcher=watcher)
+                            observer_for=_observers(lab.lab, supervisor),
+                            watcher=TrafficFeed(supervisor, watcher))
+
+
+def shard_traffic(shard_dir: Path) -> int:
+    """Upgrades + echoes the target's workers have counted so far (their shards, rewritten
+    every second): grows while the path through the proxy works."""
+    total = 0
+    for path in shard_dir.glob("worker-*.json"):
+        try:
+            shard = json.loads(path.read_text())
+        except (OSError, ValueError):  # being replaced: the next read has it
+            continue
+        total += int(shard["sessions"]["opened"]) + int(shard["messages"]["received"])
+    return total
+
+
+class TrafficFeed:
+    """A run watcher that tells the lab supervisor how much of the run got through each
+    proxy (its liveness evidence: busy, not hung), then passes everything on to ``inner``."""
+
+    def __init__(self, supervisor: Any, inner: RunWatcher | None = None) -> None:
+        self.supervisor = supervisor
+        self.inner = inner
+
+    def target_started(self, target: str, shard_dir: Path) -> None:
+        self.supervisor.follow_traffic(f"proxy {target}", lambda: shard_traffic(shard_dir))
+        if self.inner is not None:
+            self.inner.target_started(target, shard_dir)
+
+    def event(self, target: str, kind: str, fields: dict[str, Any]) -> None:
+        if self.inner is not None:
+            self.inner.event(target, kind, fields)
+
+    def target_finished(self, target: str, shards: list[dict[str, Any]]) -> None:
+        self.supervisor.follow_traffic(f"proxy {target}", None)
+        if self.inner is not None:
+            self.inner.target_finished(target, shards)
 
 
 class _Both:

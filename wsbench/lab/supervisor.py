@@ -9,6 +9,14 @@ or answers no upgrade + echo for ``hang_s`` is an event. Planned disruptions ope
 its pods is explained too. A member replaced on purpose (a restarted pod, Envoy's next
 epoch) is followed by its new pid.
 
+**Busy is not hung.** A run that saturates a proxy also slows the supervisor's probe: the
+probe alone cannot tell a busy proxy from a hung one. So the run's own traffic counts as
+liveness: for a proxy, the successful upgrades and echoes of the run through it (read from
+the workers' shards, :meth:`Supervisor.follow_traffic`); for a pod, the echoes its own
+``GET /stats`` counts. A member whose probes fail for ``hang_s`` is hung only when that
+count did not grow meanwhile either. A stopped process (SIGSTOP) moves no traffic (and is
+caught by its state as well).
+
     with Supervisor(lab) as watch:
         ...                                        # the run
         watch.infrastructure("nginx", start_ns, end_ns)   # {"ok": False, "events": [...]}
@@ -18,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,8 +36,9 @@ from typing import Any
 
 from wsbench.lab import procs
 from wsbench.lab.health import Member, log_lines, members_of, probe_echo
+from wsbench.protocol.url import parse_ws_url
 
-__all__ = ["Supervisor", "TargetWatch", "WatchEvent", "EXITED", "HUNG", "STOPPED"]
+__all__ = ["Supervisor", "TargetWatch", "WatchEvent", "pod_echoes", "EXITED", "HUNG", "STOPPED"]
 
 EXITED = "exited"
 #: alive but answered no upgrade + echo for ``hang_s``
@@ -50,10 +60,18 @@ class WatchEvent:
     detail: str = ""
     log_tail: tuple[str, ...] = ()
     planned: str | None = None  # the disruption that explains it, or None
+    #: the last time the member was seen well (its failure began after this)
+    since_ns: int = 0
+
+    @property
+    def since_wall(self) -> float:
+        """Wall clock of ``since_ns``."""
+        return self.wall - (self.at_ns - (self.since_ns or self.at_ns)) / _NS
 
     def to_json(self, start_ns: int) -> dict[str, Any]:
-        out = {k: v for k, v in asdict(self).items() if k not in ("at_ns", "log_tail")}
+        out = {k: v for k, v in asdict(self).items() if k not in ("at_ns", "log_tail", "since_ns")}
         out["at_s"] = round((self.at_ns - start_ns) / _NS, 3)
+        out["since_s"] = round(((self.since_ns or self.at_ns) - start_ns) / _NS, 3)
         out["log_tail"] = list(self.log_tail)
         return out
 
@@ -63,6 +81,11 @@ class _Watched:
     member: Member
     failing_since_ns: int | None = None
     reported: set[str] = field(default_factory=set)
+    #: last liveness check that found it running, last probe that it answered
+    seen_ok_ns: int = field(default_factory=time.monotonic_ns)
+    probed_ok_ns: int = field(default_factory=time.monotonic_ns)
+    #: the run's traffic count through it when its probes began to fail
+    traffic_mark: int | None = None
 
 
 class Supervisor:
@@ -81,6 +104,9 @@ class Supervisor:
         self.events: list[WatchEvent] = []
         self.checks = 0
         self.probes = 0
+        #: probe failures past ``hang_s`` that the run's own traffic showed to be a busy member
+        self.busy_not_hung = 0
+        self._traffic: dict[str, Callable[[], int | None]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -109,6 +135,29 @@ class Supervisor:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+    def follow_traffic(self, member: str, count: Callable[[], int | None] | None) -> None:
+        """The run's own successful upgrades + echoes through ``member`` ("proxy nginx"), a
+        count that grows while it works (None: no evidence; ``count=None`` stops following)."""
+        with self._lock:
+            if count is None:
+                self._traffic.pop(member, None)
+            else:
+                self._traffic[member] = count
+
+    async def _traffic_of(self, member: Member) -> int | None:
+        """The member's work so far (None: no evidence): what :meth:`follow_traffic` was
+        given for it, else a pod's own echo count."""
+        with self._lock:
+            count = self._traffic.get(member.label)
+        if count is not None:
+            try:
+                return count()
+            except (OSError, ValueError, KeyError, TypeError):
+                return None
+        if member.kind == "pod":
+            return await pod_echoes(member.urls[0], timeout=max(self.probe_timeout_s, 1.0))
+        return None
 
     # ------------------------------------------------------------------ plans
     @contextlib.contextmanager
@@ -160,9 +209,10 @@ class Supervisor:
             return
         watched.reported.add(key)
         now = time.monotonic_ns()
+        since = watched.probed_ok_ns if kind == HUNG else watched.seen_ok_ns
         event = WatchEvent(member=watched.member.label, kind=kind, at_ns=now, wall=round(time.time(), 3),
                            pid=watched.member.pid, detail=detail, log_tail=log_lines(watched.member.log_file),
-                           planned=self._explained(watched.member.label, kind, now))
+                           planned=self._explained(watched.member.label, kind, now), since_ns=since)
         with self._lock:
             self.events.append(event)
         self.on_event(event)
@@ -179,6 +229,8 @@ class Supervisor:
                     self._record(item, EXITED, f"pid {pid} is no longer running")
                 elif state in ("T", "t"):
                     self._record(item, STOPPED, f"pid {pid} is stopped (state {state})")
+                else:
+                    item.seen_ok_ns = time.monotonic_ns()
             self.checks += 1
 
     def _probe_loop(self) -> None:
@@ -196,13 +248,22 @@ class Supervisor:
             now = time.monotonic_ns()
             if problem is None:
                 item.failing_since_ns = None
+                item.probed_ok_ns = now
                 return
             if item.failing_since_ns is None:
                 item.failing_since_ns = now
+                item.traffic_mark = await self._traffic_of(item.member)
             elif now - item.failing_since_ns >= self.hang_s * _NS:
-                if procs.is_alive(item.member.pid, item.member.start_time):
+                traffic = await self._traffic_of(item.member)
+                if traffic is not None and item.traffic_mark is not None and traffic > item.traffic_mark:
+                    # busy, not hung: the run's own sessions got through it meanwhile
+                    self.busy_not_hung += 1
+                    item.failing_since_ns, item.traffic_mark = now, traffic
+                    item.probed_ok_ns = now
+                elif procs.is_alive(item.member.pid, item.member.start_time):
                     seconds = (now - item.failing_since_ns) / _NS
-                    self._record(item, HUNG, f"no upgrade + echo for {seconds:.1f} s: {problem}")
+                    moved = "" if traffic is None else f"; the run's own traffic through it stood still at {traffic}"
+                    self._record(item, HUNG, f"no upgrade + echo for {seconds:.1f} s{moved}: {problem}")
 
         await asyncio.gather(*(one(item) for item in watched))
 
@@ -224,8 +285,27 @@ class Supervisor:
             "ok": not any(e.planned is None for e in keep),
             "events": [e.to_json(start_ns) for e in sorted(keep, key=lambda e: e.at_ns)],
             "watched": {"members": len(self._watched), "interval_s": self.interval_s,
-                        "probe_every_s": self.probe_every_s, "hang_s": self.hang_s},
+                        "probe_every_s": self.probe_every_s, "hang_s": self.hang_s,
+                        "busy_not_hung": self.busy_not_hung},
         }
+
+
+async def pod_echoes(url: str, *, timeout: float) -> int | None:
+    """A ``wsbench serve`` pod's echoed messages so far (``GET /stats``), None if it does
+    not answer within ``timeout``."""
+    parsed = parse_ws_url(url)
+    writer = None
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(parsed.host, parsed.port)
+            writer.write(f"GET /stats HTTP/1.1\r\nHost: {parsed.host}\r\nConnection: close\r\n\r\n".encode())
+            body = (await reader.read(65536)).partition(b"\r\n\r\n")[2]
+            return int(json.loads(body)["messages_echoed"])
+    except (OSError, TimeoutError, ValueError, KeyError, TypeError):
+        return None
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 class TargetWatch:
