@@ -170,6 +170,7 @@ def _lab(names_value: str, selection: dict[str, Any], ingress: IngressOptions, t
     from wsbench.conform.lab import lab_conform_targets, run_lab_conformance, write_lab_outputs
     from wsbench.conform.matrix import render_matrix
     from wsbench.lab.for_run import parse_lab_names
+    from wsbench.lab.supervisor import Supervisor, tell_events
 
     names = parse_lab_names(names_value)
 
@@ -180,9 +181,11 @@ def _lab(names_value: str, selection: dict[str, Any], ingress: IngressOptions, t
         for target in targets:
             _preflight(Target.parse(target.url), timeout, None)
         options = RunOptions(timeout=timeout, wait=wait, concurrency=concurrency)
-        outcome = run_lab_conformance(targets, options=options, ingress=ingress,
-                                      ca_file=ingress.ca_file or found.ca_file,
-                                      lab=found.fingerprint, say=say, **selection)
+        with Supervisor(found.lab, on_event=tell_events(say)) as supervisor:
+            outcome = run_lab_conformance(targets, options=options, ingress=ingress,
+                                          ca_file=ingress.ca_file or found.ca_file,
+                                          lab=found.fingerprint, supervisor=supervisor, say=say,
+                                          **selection)
     click.echo(render_matrix(outcome.matrix))
     if out is not None:
         for path in write_lab_outputs(outcome, out, junit=junit, html=_lab_html):

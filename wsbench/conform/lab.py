@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from wsbench.conform.ingress import IngressOptions
+from wsbench.conform.lab_failure import mark_lab_failure
 from wsbench.conform.matrix import build_matrix
-from wsbench.conform.result import ConformResult, to_junit_xml
+from wsbench.conform.result import CaseResult, ConformResult, to_junit_xml
 from wsbench.conform.runner import RunOptions, run_conformance
 from wsbench.errors import InputFileError, LabError
 from wsbench.lab import ALT_HEADER, ALT_HEADER_VALUE, STICKY_PATH, Lab
@@ -88,12 +90,16 @@ def run_lab_conformance(
     ingress: IngressOptions | None = None,
     ca_file: str | None = None,
     lab: dict[str, Any] | None = None,
+    supervisor: Any = None,
     say: Callable[[str], None] = lambda _: None,
 ) -> LabConformance:
     """Run the selection against every target, the baseline first; build the matrix.
 
     ``ingress`` is the template for every target: its TLS URL, CA file and affinity
     path are replaced per target (the lab's sticky path, where affinity is expected).
+    ``supervisor`` (a running :class:`wsbench.lab.supervisor.Supervisor`) says what of the
+    lab broke while each target ran: such a target's later cases are INVALID
+    (:func:`wsbench.conform.lab_failure.mark_lab_failure`).
     """
     base = ingress or IngressOptions()
     results: dict[str, ConformResult] = {}
@@ -102,11 +108,24 @@ def run_lab_conformance(
         checks = replace(base, tls_url=target.tls_url, ca_file=ca_file or base.ca_file,
                          affinity_path=STICKY_PATH, expect_affinity=True,
                          route_header=None if target.name == BASELINE else f"{ALT_HEADER}: {ALT_HEADER_VALUE}")
+        finished: dict[str, int] = {}  # case id -> when it ended (monotonic)
+        start_ns = time.monotonic_ns()
         result = run_conformance(target.url, cases=cases, exclude=exclude, scale=scale,
-                                 deflate_scale=deflate_scale, options=options, ingress=checks)
+                                 deflate_scale=deflate_scale, options=options, ingress=checks,
+                                 on_result=_stamp_into(finished))
+        if supervisor is not None:
+            infrastructure = supervisor.infrastructure(target.name, start_ns, time.monotonic_ns())
+            result = mark_lab_failure(result, infrastructure, start_ns=start_ns, finished_ns=finished)
         results[target.name] = replace(result, target=target.name)
     data = {name: result.to_json() for name, result in results.items()}
     return LabConformance(results, build_matrix(data, baseline=targets[0].name), lab or {})
+
+
+def _stamp_into(finished: dict[str, int]) -> Callable[[CaseResult], None]:
+    def stamp(case: CaseResult) -> None:
+        finished[case.id] = time.monotonic_ns()
+
+    return stamp
 
 
 def write_lab_outputs(outcome: LabConformance, out: Path, *, junit: Path | None = None,

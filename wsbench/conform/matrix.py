@@ -6,7 +6,9 @@ behaviour when that is not OK, plus the ingress checks' measured value
 (``INFORMATIONAL (3.0 s, TCP cut (1006))``); a case is **changed** on a target when
 its outcome differs from the baseline's, and **broken** there when the proxy turns a
 verdict that is not FAILED into FAILED (the changes worth looking at first; the rest
-are measurements, such as an idle timeout, or alternatives a case allows).
+are measurements, such as an idle timeout, or alternatives a case allows). A target whose
+lab broke while it ran (``infrastructure.ok`` false) has ``lab_failure`` in its summary; its
+``INVALID`` cases count as neither changed nor broken.
 
     {"schema": "wsbench/conform-matrix@1", "baseline": "pod", "targets": ["pod", "nginx"],
      "cases": {"1.1.1": {"group": "Framing", "outcomes": {"pod": "OK", "nginx": "OK"},
@@ -20,6 +22,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from wsbench.conform.model import Verdict, case_sort_key
+from wsbench.conform.result import INVALID
+from wsbench.result.infrastructure import LAB_FAILURE, lab_failed, lab_failure_lines
 
 __all__ = ["MATRIX_SCHEMA", "outcome", "build_matrix", "render_matrix"]
 
@@ -57,7 +61,8 @@ def build_matrix(results: Mapping[str, Mapping[str, Any]], *, baseline: str) -> 
     for case_id in sorted(ids, key=case_sort_key):
         outcomes = {t: outcome(results[t]["cases"][case_id]) if case_id in results[t].get("cases", {})
                     else "–" for t in targets}
-        changed = [t for t in targets if t != baseline and outcomes[t] != outcomes[baseline]]
+        changed = [t for t in targets if t != baseline and outcomes[t] != outcomes[baseline]
+                   and _verdict(outcomes[t]) != INVALID]  # the lab's failure, not the proxy's change
         broken = [t for t in changed if _verdict(outcomes[t]) == Verdict.FAILED
                   and _verdict(outcomes[baseline]) != Verdict.FAILED]
         cases[case_id] = {"group": ids[case_id], "outcomes": outcomes, "changed": changed,
@@ -75,6 +80,7 @@ def build_matrix(results: Mapping[str, Mapping[str, Any]], *, baseline: str) -> 
             "changed": sum(1 for c in cases.values() if target in c["changed"]),
             "broken": sum(1 for c in cases.values() if target in c["broken"]),
             "verdicts": verdicts,
+            **({"lab_failure": lab_failure_lines(results[target])} if lab_failed(results[target]) else {}),
         }
     return {"schema": MATRIX_SCHEMA, "baseline": baseline, "targets": targets, "cases": cases,
             "summary": summary}
@@ -93,9 +99,14 @@ def render_matrix(matrix: Mapping[str, Any], *, changed_limit: int = 60) -> str:
         changed = "–" if target == baseline else str(row["changed"])
         broken = "–" if target == baseline else str(row.get("broken", 0))
         flag = "" if row.get("complete", True) else "  INCOMPLETE"
+        if row.get("lab_failure"):
+            flag += f"  {LAB_FAILURE.upper()} ({row['verdicts'].get(INVALID, 0)} cases {INVALID})"
         lines.append(f"{label[:15]:<16}{row['total']:>6}"
                      + "".join(f"{row['verdicts'].get(c, 0):>15}" for c in columns)
                      + f"{changed:>9}{broken:>8}{flag}")
+    for target, row in matrix["summary"].items():
+        for line in row.get("lab_failure", ()):
+            lines.append(f"  {target}: {LAB_FAILURE}: {line}")
     changed_cases = [(cid, c) for cid, c in matrix["cases"].items() if c["changed"]]
     if changed_cases:
         lines += ["", f"Changed by a proxy ({len(changed_cases)} cases; {baseline}: outcome → proxy: "

@@ -24,6 +24,10 @@ rename or remove only with a new schema.
 ``wsbench_checks`` (and ``wsbench_probes``) are wsbench's own stricter checks
 (:mod:`wsbench.conform.checks`) and never change it.
 
+``INVALID`` (not one of Autobahn's words) is a case of a ``conform --lab`` target whose lab
+broke while it ran (:mod:`wsbench.conform.lab_failure`): not the controller's verdict. Such
+a target's JSON has ``infrastructure`` (``{"ok": false, "events": [...]}``).
+
 ``close`` is ``N/A`` for the ingress checks (no close behaviour is judged there);
 their ``observed`` starts with ``value``, the measurement in a few words.
 """
@@ -38,10 +42,14 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from wsbench.conform.model import Verdict
+from wsbench.result.infrastructure import LAB_FAILURE, lab_failure_lines
 
-__all__ = ["SCHEMA", "CaseResult", "ConformResult", "render_table", "to_junit_xml"]
+__all__ = ["SCHEMA", "INVALID", "CaseResult", "ConformResult", "render_table", "to_junit_xml",
+           "lab_failure_text"]
 
 SCHEMA = "wsbench/conform@1"
+#: a case measured while the lab itself was broken: not the controller's verdict
+INVALID = "INVALID"
 _VERDICTS = [v.value for v in Verdict]
 _CHECK_VERDICTS = [Verdict.OK.value, Verdict.NON_STRICT.value, Verdict.FAILED.value]
 
@@ -91,6 +99,12 @@ class ConformResult:
     target: str | None = None
     #: the wsbench checks that run on connections of their own (close codes 1012-1014)
     probes: Mapping[str, CaseResult] = field(default_factory=dict)
+    #: ``conform --lab``: what the lab supervisor saw while this target ran
+    infrastructure: Mapping[str, Any] | None = None
+
+    @property
+    def lab_failed(self) -> bool:
+        return self.infrastructure is not None and self.infrastructure.get("ok", True) is False
 
     @property
     def failed(self) -> list[str]:
@@ -122,7 +136,7 @@ class ConformResult:
             row = groups.setdefault(number, {"name": r.group, "total": 0,
                                              **dict.fromkeys(_VERDICTS, 0)})
             row["total"] += 1
-            row[r.verdict] += 1
+            row[r.verdict] = row.get(r.verdict, 0) + 1
         checks = dict.fromkeys(_CHECK_VERDICTS, 0)
         for _, number, _, verdict in self.wsbench_checks():
             checks[verdict] = checks.get(verdict, 0) + 1
@@ -144,6 +158,7 @@ class ConformResult:
             "cases": {cid: r.to_json() for cid, r in self.cases.items()},
             **({"wsbench_probes": {pid: r.to_json() for pid, r in self.probes.items()}}
                if self.probes else {}),
+            **({"infrastructure": dict(self.infrastructure)} if self.infrastructure is not None else {}),
             "summary": self.summary(),
         }
 
@@ -168,7 +183,7 @@ def to_junit_xml(*results: ConformResult) -> str:
 
 def _suite(parent: ET.Element, result: ConformResult) -> None:
     failures = len(result.failed) + len(result.failed_checks())
-    skipped = sum(1 for r in result.cases.values() if r.verdict == Verdict.UNIMPLEMENTED)
+    skipped = sum(1 for r in result.cases.values() if r.verdict in (Verdict.UNIMPLEMENTED, INVALID))
     label = f"{result.target} {result.url}" if result.target else result.url
     tests = len(result.cases) + len(result.wsbench_checks())
     suite = ET.SubElement(parent, "testsuite", name=f"conform {label}",
@@ -184,7 +199,7 @@ def _suite(parent: ET.Element, result: ConformResult) -> None:
             failure = ET.SubElement(testcase, "failure", message=r.reason, type="FAILED")
             failure.text = "\n".join([f"expected: {r.expectation}", f"close: {r.close}",
                                       *r.wire_log])
-        elif r.verdict == Verdict.UNIMPLEMENTED:
+        elif r.verdict in (Verdict.UNIMPLEMENTED, INVALID):
             ET.SubElement(testcase, "skipped", message=r.reason)
         else:
             out = ET.SubElement(testcase, "system-out")
@@ -254,8 +269,22 @@ def render_table(result: ConformResult, *, failed_limit: int = 30) -> str:
             lines.append(f"  {cid:<10} {name:<14} {check.get('verdict')}: {check.get('reason')}")
         if len(bad_checks) > failed_limit:
             lines.append(f"  … and {len(bad_checks) - failed_limit} more (see the JSON result)")
+    lines += lab_failure_text(result.to_json() if result.lab_failed else {})
     lines.append(f"duration {result.duration_s:.1f} s")
     return "\n".join(lines)
+
+
+def lab_failure_text(data: Mapping[str, Any]) -> list[str]:
+    """A conform@1 target's lab failure, for the terminal ([] when its lab held)."""
+    infrastructure = data.get("infrastructure")
+    if not isinstance(infrastructure, Mapping) or infrastructure.get("ok", True) is not False:
+        return []
+    label = data.get("target") or data.get("url")
+    invalid = infrastructure.get("invalid_cases", 0)
+    lines = ["", f"{LAB_FAILURE.upper()}: {label}: {invalid} cases after "
+                 f"{float(infrastructure.get('invalid_from_s') or 0):.1f} s are {INVALID}, not the controller's verdicts"]
+    lines += [f"  {line}" for line in lab_failure_lines(data)]
+    return lines
 
 
 def _checks_cell(counts: Mapping[str, int]) -> str:

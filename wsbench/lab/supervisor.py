@@ -38,7 +38,7 @@ from wsbench.lab import procs
 from wsbench.lab.health import Member, log_lines, members_of, probe_echo
 from wsbench.protocol.url import parse_ws_url
 
-__all__ = ["Supervisor", "TargetWatch", "WatchEvent", "pod_echoes", "EXITED", "HUNG", "STOPPED"]
+__all__ = ["Supervisor", "TargetWatch", "WatchEvent", "pod_echoes", "tell_events", "EXITED", "HUNG", "STOPPED"]
 
 EXITED = "exited"
 #: alive but answered no upgrade + echo for ``hang_s``
@@ -306,6 +306,16 @@ async def pod_echoes(url: str, *, timeout: float) -> int | None:
     finally:
         if writer is not None:
             writer.close()
+
+
+def tell_events(say: Callable[[str], None]) -> Callable[[WatchEvent], None]:
+    """An ``on_event`` that says each event on one line the moment it is seen."""
+
+    def tell(event: WatchEvent) -> None:
+        why = f" (planned: {event.planned})" if event.planned else " -- a lab failure, not the controller"
+        say(f"lab: {event.member} (pid {event.pid}) {event.kind}: {event.detail}{why}")
+
+    return tell
 
 
 class TargetWatch:

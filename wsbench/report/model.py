@@ -40,6 +40,7 @@ __all__ = [
     "diagnosis_banners",
     "generator_table",
     "conformance_tables",
+    "conformance_banners",
     "versions",
     "has_samples",
 ]
@@ -152,6 +153,13 @@ def banners(result: Result, verdict: GateVerdict | None = None) -> list[Banner]:
                 f"A lab member broke while {name} was measured, and no planned disruption explains "
                 "it: the figures of this target describe the broken lab, not the controller.",
                 tuple(lab_failure_lines(target))))
+    for name, target in result.targets.items():
+        machine = target.extra.get("machine_cpu")
+        if isinstance(machine, Mapping) and machine.get("bounded_by_machine"):
+            out.append(Banner(
+                "info", f"{name}: bounded by the machine, not only the controller",
+                str(machine.get("note") or ""),
+                tuple(_pinning_lines(result))))
     generator = result.generator
     if generator is not None and generator.saturated:
         reasons = tuple(str(r) for r in generator.saturation_reasons or ())
@@ -367,6 +375,28 @@ def _calibration_rows(result: Result) -> list[tuple[Cell, Cell]]:
     return rows
 
 
+def _pinning_lines(result: Result) -> list[str]:
+    """Which cores ran what (``pinning``, lab runs), one line."""
+    pinning = result.section("pinning")
+    return [str(pinning["note"])] if pinning.get("note") else []
+
+
+def conformance_banners(conformance: Sequence[tuple[str, Mapping[str, Any]]]) -> list[Banner]:
+    """A banner on each conformance target whose lab broke while it ran (``conform --lab``)."""
+    out = []
+    for label, data in conformance:
+        if lab_failed(data):
+            infrastructure = section(data, "infrastructure")
+            out.append(Banner(
+                "lab-failure", f"{label}: {LAB_FAILURE}",
+                f"A lab member broke while {label} was checked, and no planned disruption explains it: "
+                f"its {infrastructure.get('invalid_cases', 0)} cases from "
+                f"{float(infrastructure.get('invalid_from_s') or 0):.1f} s on are INVALID, not the "
+                "controller's verdicts.",
+                tuple(lab_failure_lines(data))))
+    return out
+
+
 def conformance_tables(conformance: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[Table, Table] | None:
     """Verdict counts per group (rows) and per file (columns), and every case in detail;
     next to each file's Autobahn verdicts, its wsbench checks in a column of their own."""
@@ -407,7 +437,8 @@ def conformance_tables(conformance: Sequence[tuple[str, Mapping[str, Any]]]) -> 
             case = per_label.get(label)
             verdict = str(case.get("verdict", "?")).upper() if case else "–"
             observed = str(case.get("observed", "")) if case else ""
-            css = {"FAILED": "bad", "OK": "good", "NON-STRICT": "warn", "UNIMPLEMENTED": "warn"}.get(verdict, "")
+            css = {"FAILED": "bad", "OK": "good", "NON-STRICT": "warn", "UNIMPLEMENTED": "warn",
+                   "INVALID": "warn"}.get(verdict, "")
             cells.append(Cell(verdict + (f" ({observed})" if observed else ""), verdict, css))
             own = _checks_of(case) if case else {}
             bad = {name: c for name, c in own.items() if str(c.get("verdict")).upper() != "OK"}

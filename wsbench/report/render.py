@@ -85,7 +85,8 @@ def report_html(
         "duration_s": result.duration_s,
         "complete": result.complete is not False,
         "scenario_name": scenario.get("name", "") if scenario is not None else "",
-        "banners": model.banners(result, verdict) + model.diagnosis_banners(result),
+        "banners": (model.banners(result, verdict) + model.diagnosis_banners(result)
+                    + model.conformance_banners(conformance)),
         "ranking": rank_result(result, floor=floor) if len(targets) >= 2 else None,
         "cards": model.cards(result, verdict),
         "verdict": verdict,
