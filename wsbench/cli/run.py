@@ -68,6 +68,13 @@ __all__ = ["run", "write_report"]
               help="With --lab: the lab to use (default $WSBENCH_LAB_NAME, else 'default'); "
                    "started for the run under that name when it is not up.")
 @click.option("--lab-tls", is_flag=True, help="With --lab: wss:// through the proxies (the lab's CA).")
+@click.option("--pin/--no-pin", default=True,
+              help="With --lab: the generator's workers and the lab's proxies and pods on separate "
+                   "cores (where the machine has two or more); recorded in the Result's pinning.")
+@click.option("--cost-from-prometheus", "cost_from", nargs=2, default=None, metavar="URL QUERY",
+              help="Each target's proxy_cost from Prometheus at URL: QUERY is the label selector of "
+                   "the controller pods' containers, e.g. '{namespace=\"ingress-nginx\",container=\"controller\"}' "
+                   "(sum of container_cpu_usage_seconds_total and container_memory_working_set_bytes).")
 @click.option("--disrupt", "disrupt", multiple=True, metavar="KIND@TIME[:ARG]",
               help="Inject a fault on the run's clock (repeatable): pod-restart@10s:pod-0, "
                    "pod-kill@5s:pod-1, network-cut@10s:pod-2/3s, proxy-reload@20s (these need --lab), "
@@ -98,6 +105,7 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
         baseline: Path | None, max_regressions: tuple[str, ...], junit: Path | None,
         lab_tls: bool, lab_name: str | None, disrupt: tuple[str, ...], result_to_stdout: bool,
         metrics_port: int | None, metrics_addr: str, baseline_target: str | None, practical_floor: str,
+        pin: bool, cost_from: tuple[str, str] | None,
         **options: Any) -> int:
     """Open WebSocket sessions against targets and measure them.
 
@@ -135,6 +143,12 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
 
     if lab_name is not None and not scenario.extra.get("lab"):
         raise UsageError("--lab-name goes with --lab PROXIES")
+    source = None
+    if cost_from is not None:
+        from wsbench.cost.prometheus import PrometheusSource
+
+        source = PrometheusSource(*cost_from)
+        source.instant()  # Prometheus answers and the selector matches, before the run
     live = None
     if metrics_port is not None:
         from wsbench.live import LiveMetrics, serve_metrics
@@ -143,7 +157,7 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
         _, port = serve_metrics(live, metrics_port, metrics_addr)
         say(f"metrics: http://{metrics_addr}:{port}/metrics")
     outcome = orchestrate.run(scenario, disruptions=disrupt, lab_tls=lab_tls, lab_name=lab_name,
-                              say=say, watcher=live)
+                              pin=pin, cost_from=source, say=say, watcher=live)
     click.echo(summary_table(outcome.typed, floor=floor))
     for warning in outcome.warnings:
         click.secho(f"WARNING: load generator saturated: {warning}; "

@@ -27,8 +27,9 @@ def cost_table(costs: Mapping[str, Mapping[str, Any]], *, caption: str = "What e
         rss = (cost.get("rss_kib") or {}).get("peak")
         cores = cost.get("cpus_ran_on") or []
         pinned = cost.get("pinned_cores")
+        label = f"{name} (Prometheus)" if cost.get("source") == "prometheus" else str(name)
         rows.append((
-            Cell(str(name)),
+            Cell(label),
             _figure(cost.get("cpu_us_per_message")),
             _figure(cost.get("cpu_us_per_upgrade")),
             _figure(cost.get("kib_per_session")),
