@@ -24,13 +24,14 @@ from wsbench.capacity.result import CAPACITY_SCHEMA, UNITS, step_point, target_c
 from wsbench.capacity.search import SearchOutcome, SearchPlan, capacity_search
 from wsbench.capacity.shards import ShardExchange
 from wsbench.capacity.steps import Over, judge_step, step_scenario
+from wsbench.cost.machine import cpu_times, machine_busy
 from wsbench.engine.runner import new_run_id, run_scenario
 from wsbench.errors import LocalError, UsageError
 from wsbench.files import write_json_atomic
 from wsbench.gate.expr import parse_threshold
 from wsbench.scenario import Scenario, Target
 
-__all__ = ["CapacityOptions", "CapacityRun", "run_capacity", "machine_busy"]
+__all__ = ["CapacityOptions", "CapacityRun", "run_capacity"]
 
 Say = Callable[[str], None]
 
@@ -60,20 +61,6 @@ class CapacityRun:
     @property
     def capacity_path(self) -> Path:
         return self.run_dir / "capacity.json"
-
-
-def _cpu_times() -> tuple[int, int]:
-    """(busy, total) jiffies of every CPU, from /proc/stat."""
-    with open("/proc/stat", encoding="ascii") as handle:
-        fields = [int(v) for v in handle.readline().split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    return sum(fields) - idle, sum(fields)
-
-
-def machine_busy(before: tuple[int, int], after: tuple[int, int]) -> float | None:
-    """Percent of every CPU's time spent busy between two /proc/stat readings."""
-    total = after[1] - before[1]
-    return round(100.0 * (after[0] - before[0]) / total, 1) if total > 0 else None
 
 
 def run_capacity(base: Scenario, options: CapacityOptions, *, say: Say = lambda _: None) -> CapacityRun:
@@ -117,13 +104,10 @@ def run_capacity(base: Scenario, options: CapacityOptions, *, say: Say = lambda 
         if lab is not None:
             from wsbench.cost.observe import ProxyCostObserver
             from wsbench.cost.pinning import Pinning
-            from wsbench.cost.proc import session_members
 
             pinning = None
             if options.pin:
-                members = {name: session_members(lab.proxy(name).pid) for name in options.lab}
-                members.update({pod.name: session_members(pod.pid) for pod in lab.state.pods})
-                pinning = Pinning.apply(members)
+                pinning = Pinning.apply_to_lab(lab, options.lab)
                 stack.callback(pinning.undo)
                 capacity["pinning"] = pinning.describe()
                 if pinning.generator and not base.processes:
@@ -192,12 +176,12 @@ def _search_target(
         step_scn = step_scenario(scenario, options.over, load, hold_s=options.hold_s)
         if exchange is not None:
             exchange.rendezvous(f"{target.name}-{step:02d}")
-        before = _cpu_times()
+        before = cpu_times()
         ran = run_scenario(step_scn, progress=say, run_id=step_id,
                            sections={**extra_sections, "capacity_step": {"over": options.over, "load": load,
                                                                           "step": step}},
                            observer_for=observer_for)
-        busy = machine_busy(before, _cpu_times())
+        busy = machine_busy(before, cpu_times())
         result = ran.result
         if exchange is not None:
             result = exchange.merged(f"{target.name}-{step:02d}", result, timeout_s=step_scn.duration + 120)

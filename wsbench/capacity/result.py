@@ -22,13 +22,12 @@ from typing import Any
 
 from wsbench.capacity.search import SearchOutcome, SearchPlan
 from wsbench.capacity.steps import StepVerdict
+from wsbench.cost.machine import MACHINE_BUSY_PERCENT
 
 __all__ = ["CAPACITY_SCHEMA", "UNITS", "step_point", "target_capacity", "MACHINE_BUSY_PERCENT"]
 
 CAPACITY_SCHEMA = "wsbench/capacity@1"
 UNITS = {"sessions": "sessions", "ramp": "sessions/s", "rate": "messages/s"}
-#: a knee where the machine's CPUs were this busy may be the machine's, not the controller's
-MACHINE_BUSY_PERCENT = 90.0
 _VERDICTS = {"bracketed": "capacity", "maximum": "at-least-maximum", "below-start": "below-start",
              "step-bound": "step-bound"}
 

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from wsbench.cost.proc import session_members
+
 __all__ = ["split_cores", "Pinning"]
 
 
@@ -56,6 +58,13 @@ class Pinning:
                 for tid in _threads(pid):
                     pinning._set(tid, set(split[1]))
         return pinning
+
+    @classmethod
+    def apply_to_lab(cls, lab: Any, proxies: Iterable[str]) -> Pinning:
+        """:meth:`apply` with every process of ``proxies`` and of every pod of ``lab``."""
+        members = {name: session_members(lab.proxy(name).pid) for name in proxies}
+        members.update({pod.name: session_members(pod.pid) for pod in lab.state.pods})
+        return cls.apply(members)
 
     def _set(self, tid: int, cores: set[int]) -> None:
         try:

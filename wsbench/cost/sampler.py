@@ -36,7 +36,7 @@ class CostSample:
 
 @dataclass
 class CostSamples:
-    """Every reading of one group, and which CPUs its processes last ran on."""
+    """Every reading of one group, and which CPUs its processes ran on during the run."""
 
     samples: list[CostSample] = field(default_factory=list)
     cpus_seen: set[int] = field(default_factory=set)
@@ -87,11 +87,15 @@ class CostSampler:
             before = [r for r in self._readings if r[0] < origin][-2:]
             after = [r for r in self._readings if r[0] >= origin]
             out = CostSamples()
+            previous: dict[int, float] = dict(before[-1][1].cpu_by_pid) if before else {}
             for at_ns, reading in [*before, *after]:
                 out.samples.append(CostSample(round((at_ns - origin) / _NS, 3), reading.cpu_s,
                                               reading.rss_kib, len(reading.pids)))
-                out.cpus_seen.update(reading.last_cpu.values())
                 out.pids_seen.update(reading.pids)
+            for _, reading in after:  # the CPUs a process ran on during the run (its CPU time grew)
+                out.cpus_seen.update(cpu for pid, cpu in reading.last_cpu.items()
+                                     if reading.cpu_by_pid.get(pid, 0.0) > previous.get(pid, 0.0))
+                previous = dict(reading.cpu_by_pid)
             return out
 
     def _loop(self) -> None:

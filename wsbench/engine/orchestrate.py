@@ -43,37 +43,55 @@ def run(
     disruptions: tuple[str, ...] = (),
     lab_tls: bool = False,
     lab_name: str | None = None,
+    pin: bool = True,
+    cost_from: Any = None,
     say: Callable[[str], None] = lambda _: None,
     watcher: RunWatcher | None = None,
 ) -> RunOutcome:
     """Run ``scenario`` (through the lab when it names one), injecting its disruptions;
-    ``watcher`` follows it (live metrics)."""
+    ``watcher`` follows it (live metrics). Through the lab, ``pin`` puts the generator's
+    workers and the lab's processes on separate cores (where the machine has two or more);
+    ``cost_from`` (a :class:`wsbench.cost.prometheus.PrometheusSource`) reads each target's
+    ``proxy_cost`` from Prometheus instead of the lab's ``/proc``."""
     plan = disruption_plan(scenario, disruptions)
     if plan:  # the Result's scenario says what was injected, wherever it came from
         scenario = replace(scenario, extra={**scenario.extra, "disruptions": [d.describe() for d in plan]})
     lab_names = scenario.extra.get("lab")
     if not lab_names:
         factory = _factory(plan, lab=None) if plan else None
-        return run_scenario(scenario, progress=say, disruptor_for=factory, watcher=watcher)
+        observer_for = _prometheus_cost(cost_from) if cost_from is not None else None
+        return run_scenario(scenario, progress=say, disruptor_for=factory, watcher=watcher,
+                            observer_for=observer_for)
     from wsbench.lab.for_run import lab_targets, parse_lab_names
 
     names = parse_lab_names(lab_names)
     if scenario.targets:
         raise UsageError("lab: give either --lab or targets (--url/--target), not both")
     netns = any(d.kind == "network-cut" for d in plan)
-    from wsbench.lab.supervisor import Supervisor
+    from wsbench.cost.pinning import Pinning
+    from wsbench.lab.supervisor import Supervisor, tell_events
 
     with lab_targets(names, tls=lab_tls, netns=netns, lab_name=lab_name, say=say) as lab, \
-            Supervisor(lab.lab, on_event=_tell(say)) as supervisor:
-        scenario = replace(
-            scenario,
-            targets=tuple(Target(name, url) for name, url in lab.urls.items()),
-            ca_file=lab.ca_file if lab_tls and not scenario.insecure else scenario.ca_file,
-        )
-        return run_scenario(scenario, progress=say, sections={"lab": lab.fingerprint},
-                            disruptor_for=_factory(plan, lab=lab.lab, supervisor=supervisor),
-                            observer_for=_observers(lab.lab, supervisor),
-                            watcher=TrafficFeed(supervisor, watcher))
+            Supervisor(lab.lab, on_event=tell_events(say)) as supervisor:
+        pinning = Pinning.apply_to_lab(lab.lab, names) if pin else Pinning(note="not pinned (--no-pin)")
+        try:
+            if pinning.generator:
+                say(f"pinned: {pinning.describe()['note']}")
+                if not scenario.processes:
+                    scenario = replace(scenario, processes=len(pinning.generator))
+            scenario = replace(
+                scenario,
+                targets=tuple(Target(name, url) for name, url in lab.urls.items()),
+                ca_file=lab.ca_file if lab_tls and not scenario.insecure else scenario.ca_file,
+            )
+            cost = _prometheus_cost(cost_from) if cost_from is not None else _proxy_cost(lab.lab, pinning.lab or None)
+            return run_scenario(scenario, progress=say,
+                                sections={"lab": lab.fingerprint, "pinning": pinning.describe()},
+                                disruptor_for=_factory(plan, lab=lab.lab, supervisor=supervisor),
+                                observer_for=_observers(cost, supervisor),
+                                watcher=TrafficFeed(supervisor, watcher))
+        finally:
+            pinning.undo()
 
 
 def shard_traffic(shard_dir: Path) -> int:
@@ -133,30 +151,30 @@ class _Both:
         return out
 
 
-def _observers(lab: Any, supervisor: Any) -> Callable[[Target], Any]:
-    """Each lab target's proxy cost and ``infrastructure`` (what the supervisor saw)."""
+def _observers(cost: Callable[[Target], Any], supervisor: Any) -> Callable[[Target], Any]:
+    """Each lab target's proxy cost, the machine's load and ``infrastructure`` (what the
+    supervisor saw)."""
+    from wsbench.cost.machine import MachineLoadObserver
     from wsbench.lab.supervisor import TargetWatch
 
-    cost = _proxy_cost(lab)
-    return lambda target: _Both(cost(target), TargetWatch(supervisor, target.name))
+    return lambda target: _Both(cost(target), MachineLoadObserver(), TargetWatch(supervisor, target.name))
 
 
-def _proxy_cost(lab: Any) -> Callable[[Target], Any]:
-    """Each lab target's proxy cost (``proxy_cost`` in its Result entry)."""
+def _proxy_cost(lab: Any, cores: list[int] | None) -> Callable[[Target], Any]:
+    """Each lab target's proxy cost (``proxy_cost`` in its Result entry), from /proc."""
     from wsbench.cost.observe import ProxyCostObserver
 
     def make(target: Target) -> ProxyCostObserver:
-        return ProxyCostObserver(target.name, lab.proxy(target.name).pid)
+        return ProxyCostObserver(target.name, lab.proxy(target.name).pid, cores=cores)
 
     return make
 
 
-def _tell(say: Callable[[str], None]) -> Callable[[Any], None]:
-    def tell(event: Any) -> None:
-        why = f" (planned: {event.planned})" if event.planned else " -- a lab failure, not the controller"
-        say(f"lab: {event.member} (pid {event.pid}) {event.kind}: {event.detail}{why}")
+def _prometheus_cost(source: Any) -> Callable[[Target], Any]:
+    """Each target's ``proxy_cost`` from Prometheus (a real cluster's controller pods)."""
+    from wsbench.cost.prometheus import PrometheusCostObserver
 
-    return tell
+    return lambda target: PrometheusCostObserver(target.name, source)
 
 
 def _factory(plan: tuple[Disruption, ...], *, lab: Any, supervisor: Any = None
