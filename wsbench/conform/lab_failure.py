@@ -23,10 +23,14 @@ _NS = 1_000_000_000
 
 def mark_lab_failure(result: ConformResult, infrastructure: Mapping[str, Any], *, start_ns: int,
                      finished_ns: Mapping[str, int]) -> ConformResult:
-    """``result`` with its ``infrastructure``; when that is not ok, the cases that ended
-    (``finished_ns``, monotonic, by case id; a case missing there ended last) at or after
-    the earliest unplanned failure began are :data:`INVALID`."""
+    """``result`` with its ``infrastructure`` and each case's ``ended_s`` (``finished_ns``,
+    monotonic, by case id); when the lab failed, the cases that ended at or after the
+    earliest unplanned failure began (a case missing in ``finished_ns`` ended last) are
+    :data:`INVALID`."""
     section = dict(infrastructure)
+    result = replace(result, cases={
+        cid: replace(case, ended_s=round((finished_ns[cid] - start_ns) / _NS, 3)) if cid in finished_ns else case
+        for cid, case in result.cases.items()})
     unplanned = [e for e in section.get("events", []) if not e.get("planned")]
     if section.get("ok", True) is not False or not unplanned:
         return replace(result, infrastructure=section)

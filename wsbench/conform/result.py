@@ -71,6 +71,8 @@ class CaseResult:
     timing_dependent: bool = False
     #: wsbench check name -> {"verdict": ..., "reason": ...}
     checks: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: ``conform --lab``: when the case ended, in s from its target's start
+    ended_s: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = {
@@ -84,6 +86,8 @@ class CaseResult:
             data["timing_dependent"] = self.timing_dependent
         if self.checks:
             data["wsbench_checks"] = {name: dict(c) for name, c in self.checks.items()}
+        if self.ended_s is not None:
+            data["ended_s"] = self.ended_s
         return data
 
 
