@@ -18,7 +18,7 @@ from wsbench.errors import UsageError
 # Autobahn|Testsuite's case counts (517 in all), then wsbench's own ingress group.
 AUTOBAHN_COUNTS = {"1": 16, "2": 11, "3": 7, "4": 10, "5": 20, "6": 145, "7": 37, "9": 54, "10": 1,
                    "12": 90, "13": 126}
-INGRESS = 13
+INGRESS = 14
 
 
 def autobahn_cases() -> list[Case]:
