@@ -14,13 +14,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import yaml
 
 from wsbench.errors import InputFileError, ScenarioError, UsageError
 from wsbench.protocol.stamp import STAMP_SIZE
-from wsbench.protocol.url import parse_ws_url
+from wsbench.protocol.url import hide_credentials, parse_ws_url
 
 __all__ = [
     "Target",
@@ -30,6 +30,8 @@ __all__ = [
     "parse_target",
     "redact_url",
     "redact_headers",
+    "secrets_of",
+    "redact_text",
     "MAX_SESSIONS",
     "MAX_DURATION_S",
 ]
@@ -67,6 +69,8 @@ class Scenario:
     rate: float = 10.0  # messages per second per session, in rate mode
     message_size: int = 32  # bytes, at least 32 (the stamp)
     message_type: Literal["text", "binary"] = "text"
+    max_message_size: int = 1 << 20  # bytes: a longer message from the server is closed with 1009
+    send_high_water: int = 256 << 10  # bytes a session leaves unsent before it holds messages back
     ping_interval: float | None = None  # seconds; None = no client pings
     headers: tuple[tuple[str, str], ...] = ()
     subprotocols: tuple[str, ...] = ()
@@ -102,15 +106,34 @@ class Scenario:
 
 
 def redact_url(url: str) -> str:
-    """The URL with any user:password replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{_REDACTED}@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    """The URL with any user:password replaced by ``***`` (never raises: a malformed URL,
+    e.g. with port 99999, is hidden all the same)."""
+    return hide_credentials(url)
+
+
+def secrets_of(headers: tuple[tuple[str, str], ...], urls: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The secret strings of a run: credential header values (and the token after a scheme
+    such as ``Bearer``), URL user:password parts. Longest first; shorter than 3 characters
+    left out (hiding them would hide every such letter)."""
+    found: set[str] = set()
+    for name, value in headers:
+        if name.lower() in SENSITIVE_HEADERS:
+            found.add(value.strip())
+            found.update(part for part in value.split()[1:])
+    for url in urls:
+        userinfo = urlsplit(url).netloc.rpartition("@")[0] if "://" in url else ""
+        if userinfo:
+            found.add(userinfo)
+            found.update(userinfo.split(":", 1))
+    return tuple(sorted((s for s in found if len(s) >= 3), key=len, reverse=True))
+
+
+def redact_text(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every secret of ``secrets`` (see :func:`secrets_of`) replaced by ``***``."""
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, _REDACTED)
+    return text
 
 
 def redact_headers(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
@@ -335,6 +358,8 @@ _FIELDS: dict[str, Any] = {
     "rate": lambda v: _number("rate", v, minimum=0, strict=True),
     "message_size": lambda v: _integer("message_size", v, minimum=STAMP_SIZE, maximum=64 * 2**20),
     "message_type": lambda v: _choice("message_type", v, ("text", "binary")),
+    "max_message_size": lambda v: _integer("max_message_size", v, minimum=125, maximum=1 << 30),
+    "send_high_water": lambda v: _integer("send_high_water", v, minimum=0, maximum=1 << 30),
     "ping_interval": _ping,
     "headers": _headers,
     "subprotocols": lambda v: _strings("subprotocols", v),
@@ -381,6 +406,9 @@ def parse_scenario(data: Mapping[str, Any], overrides: Mapping[str, Any] | None 
     if scenario.shard and scenario.shard[1] > scenario.sessions:
         raise ScenarioError("shard", f"{scenario.shard[1]} shards for {scenario.sessions} sessions: "
                                      "every shard needs at least one session")
+    if scenario.max_message_size < scenario.message_size:
+        raise ScenarioError("max_message_size", f"{scenario.max_message_size} is below message_size "
+                                                f"{scenario.message_size}: every echo would be refused")
     if scenario.deflate and scenario.transport in ("picows", "lean"):
         raise ScenarioError(
             "transport", f"{scenario.transport} cannot do permessage-deflate: use auto or websockets"

@@ -67,15 +67,17 @@ def context(tmp_path, url: str, **settings: Any) -> WorkerContext:
 
 
 class Recorded(Session):
-    """A real Session that also keeps every (code, reason) the transport reported."""
+    """A real Session that also keeps every (code, reason) the transport reported, and its cause."""
 
     def __init__(self, ctx: WorkerContext, index: int) -> None:
         super().__init__(ctx, index)
         self.disconnects: list[tuple[int | None, str]] = []
+        self.causes: list[str] = []
 
-    def on_disconnect(self, code: int | None, reason: str) -> None:
+    def on_disconnect(self, code: int | None, reason: str, cause: str = "") -> None:
         self.disconnects.append((code, reason))
-        super().on_disconnect(code, reason)
+        self.causes.append(cause)
+        super().on_disconnect(code, reason, cause)
 
 
 async def run_sessions(ctx: WorkerContext) -> list[Recorded]:
@@ -394,6 +396,7 @@ def test_a_message_over_the_limit_is_closed_with_1009(tmp_path, how):
     assert seen["close"] == ((1009).to_bytes(2, "big"), True)
     ((code, reason),) = session.disconnects
     assert code is None and reason.endswith("closed with 1009"), reason
+    assert session.causes == ["message_too_big"]
 
 
 @pytest.mark.parametrize(("close", "reported", "reply"), [
@@ -447,14 +450,14 @@ def test_a_hang_up_without_a_close_frame_is_a_drop(tmp_path):
 
 
 @pytest.mark.parametrize(("frames", "why"), [
-    (bytes((0x81, 0x80 | 4)) + b"abcd" + b"wxyz", "masked"),
-    (bytes((0xC1, 2)) + b"hi", "reserved bits"),
-    (bytes((0x83, 0)), "reserved opcode"),
-    (bytes((0x80, 2)) + b"hi", "continuation"),
-    (bytes((0x09, 0)), "fragmented or oversized control"),
-    (bytes((0x01, 1)) + b"a" + bytes((0x01, 1)) + b"b", "new message inside"),
-    (bytes((0x8B, 0)), "reserved opcode"),
-    (bytes((0x88, 1)) + b"x", "1-byte payload"),
+    (bytes((0x81, 0x80 | 4)) + b"abcd" + b"wxyz", "masked_frame"),
+    (bytes((0xC1, 2)) + b"hi", "reserved_bits"),
+    (bytes((0x83, 0)), "reserved_opcode"),
+    (bytes((0x80, 2)) + b"hi", "unexpected_continuation"),
+    (bytes((0x09, 0)), "fragmented_control"),
+    (bytes((0x01, 1)) + b"a" + bytes((0x01, 1)) + b"b", "unfinished_message"),
+    (bytes((0x8B, 0)), "reserved_opcode"),
+    (bytes((0x88, 1)) + b"x", "bad_close_payload"),
 ])
 def test_protocol_errors_are_closed_with_1002_and_dropped(tmp_path, frames, why):
     seen: dict[str, Any] = {}
@@ -467,7 +470,7 @@ def test_protocol_errors_are_closed_with_1002_and_dropped(tmp_path, frames, why)
     session = run_one_idle_session(tmp_path, broken)
     assert seen["close"] == ((1002).to_bytes(2, "big"), True)
     ((code, reason),) = session.disconnects
-    assert code is None and why in reason and reason.endswith("closed with 1002"), reason
+    assert code is None and session.causes == [f"protocol_error:{why}"], (reason, session.causes)
 
 
 async def _open_and_close_at_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -608,8 +611,8 @@ async def _not_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) 
 
 
 @pytest.mark.parametrize(("handler", "kind"), [
-    (_answer_503, "http_503"), (_hang_up_at_once, "closed"), (_never_answer, "timeout"),
-    (_wrong_accept, "other"), (_not_http, "other"),
+    (_answer_503, "http_503"), (_hang_up_at_once, "closed_before_101"), (_never_answer, "timeout"),
+    (_wrong_accept, "bad_accept"), (_not_http, "bad_response"),
 ])
 def test_failed_upgrades_are_classified(tmp_path, handler, kind):
     async def main() -> tuple[str, WorkerContext]:

@@ -47,6 +47,9 @@ class FakeContext:
     def clock(self) -> int:
         return self.now
 
+    def redact(self, text: str) -> str:
+        return text
+
     def event(self, kind: str, **fields: Any) -> None:
         self.events.append({"kind": kind, **fields})
 

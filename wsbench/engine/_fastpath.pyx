@@ -89,30 +89,38 @@ cdef class FastListener(WSListener):
     cdef readonly object session
     cdef object on_message
     cdef object answer_close
+    cdef object fail
+    cdef object on_end
     cdef object recorder
     cdef dict outstanding
     cdef list rtt
     cdef Py_ssize_t size
+    cdef Py_ssize_t max_size
     cdef WSMsgType send_type
     cdef bint closed_loop
-    cdef bytearray fragments
+    cdef public bytearray fragments
     cdef public object close_code
     cdef public str close_reason
+    cdef public str cause  # why the session ended (wsbench.protocol.failures), "" until then
     cdef public int64_t upgraded_ns  # when the 101 was parsed (0: not upgraded)
 
-    def __init__(self, session, *, binary: bool, size: int, answer_close):
+    def __init__(self, session, *, binary: bool, size: int, answer_close, fail, on_end, max_size: int):
         self.session = session
         self.answer_close = answer_close  # transports.answer_close (shared with _Listener)
+        self.fail = fail  # transports.fail_connection
+        self.on_end = on_end  # PicowsTransport.ended
         self.on_message = session.on_message
         self.recorder = session.recorder
         self.outstanding = session.outstanding
         self.rtt = session.recorder.rtt_pending
         self.size = size
+        self.max_size = max_size
         self.send_type = WSMsgType.BINARY if binary else WSMsgType.TEXT
         self.closed_loop = session.closed_loop
         self.fragments = None
         self.close_code = None
         self.close_reason = ""
+        self.cause = ""
         self.upgraded_ns = 0
 
     cpdef on_ws_connected(self, WSTransport transport):
@@ -121,8 +129,13 @@ cdef class FastListener(WSListener):
     cpdef on_ws_frame(self, WSTransport transport, WSFrame frame):
         cdef WSMsgType msg_type = frame.msg_type
         cdef int64_t now, seq
+        if frame.rsv1 or frame.rsv2 or frame.rsv3:
+            self.fail(self, transport, "protocol_error:reserved_bits")
+            return
         if msg_type == WSMsgType.TEXT or msg_type == WSMsgType.BINARY:
-            if frame.fin:
+            if self.fragments is not None:
+                self.fail(self, transport, "protocol_error:unfinished_message")
+            elif frame.fin:
                 now = _now_ns()
                 if self.closed_loop and frame.payload_size >= _STAMP_SIZE:
                     seq = _parse_seq(frame.payload_ptr)
@@ -132,7 +145,11 @@ cdef class FastListener(WSListener):
             else:
                 self.fragments = bytearray(frame.get_payload_as_memoryview())
         elif msg_type == WSMsgType.CONTINUATION:
-            if self.fragments is not None:
+            if self.fragments is None:
+                self.fail(self, transport, "protocol_error:unexpected_continuation")
+            elif len(self.fragments) + frame.payload_size > self.max_size:
+                self.fail(self, transport, "message_too_big")
+            else:
                 self.fragments += frame.get_payload_as_memoryview()
                 if frame.fin:
                     data = bytes(self.fragments)
@@ -142,10 +159,13 @@ cdef class FastListener(WSListener):
             self.answer_close(self, transport, frame)
 
     cpdef on_ws_disconnected(self, WSTransport transport):
-        code = self.close_code
-        if code == 0:  # a close frame without a code
-            code = 1005
-        self.session.on_disconnect(code, self.close_reason)
+        self.on_end(self, transport)
+
+    cpdef pause_writing(self):
+        pass  # the send high-water mark is the session's (Session._rate_tick)
+
+    cpdef resume_writing(self):
+        pass
 
     cdef bint _reply(self, WSTransport transport, int64_t seq, int64_t now) except -1:
         """Session.on_message + send_next for a matched closed-loop reply; False: not handled."""

@@ -44,9 +44,11 @@ Spawn = Callable[[Coroutine[Any, Any, Any]], None]
 class SessionHooks(Protocol):
     """What a transport calls on the session it opens.
 
-    ``on_open`` once the 101 is in (before :meth:`Transport.open` returns), then one
-    ``on_message`` per data message, then exactly one ``on_disconnect``: the server's close
-    code (1005 for a close frame without one), or None when no close frame came.
+    ``on_open`` once the 101 is in (before :meth:`Transport.open` returns; ``buffered()``:
+    bytes written and not yet taken by the kernel), then one ``on_message`` per data
+    message, then exactly one ``on_disconnect``: the server's close code as sent (1005 for
+    a close frame without one), or None when no close frame came (or its code was
+    unreadable), and the cause in :mod:`wsbench.protocol.failures`' words.
     """
 
     @property
@@ -55,11 +57,11 @@ class SessionHooks(Protocol):
         ...
 
     def on_open(self, send: Callable[[bytes], None], close: Callable[[int], None],
-                abort: Callable[[], None]) -> None: ...
+                abort: Callable[[], None], buffered: Callable[[], int] | None = None) -> None: ...
 
     def on_message(self, data: bytes, now_ns: int) -> None: ...
 
-    def on_disconnect(self, code: int | None, reason: str) -> None: ...
+    def on_disconnect(self, code: int | None, reason: str, cause: str = "") -> None: ...
 
 
 @runtime_checkable
@@ -94,6 +96,10 @@ class SessionHost(Protocol):
 
     def event(self, kind: str, /, **fields: Any) -> None: ...
 
+    def redact(self, text: str) -> str:
+        """``text`` with the run's secrets (credential headers, URL passwords) hidden."""
+        ...
+
     async def sleep(self, seconds: float) -> bool:
         """Sleep unless the run stops first; True if the run goes on."""
         ...
@@ -117,6 +123,7 @@ class ConnectSettings:
     deflate: bool = False  # offer permessage-deflate (websockets only)
     binary: bool = False  # data messages are binary frames (else text)
     message_size: int = 32
+    max_message_size: int = 1 << 20  # the largest message or frame accepted from the server
     read_buffer_size: int = 2048
     source_addresses: tuple[str, ...] = ()  # local addresses, round-robin by session index
 
@@ -137,14 +144,15 @@ class ConnectSettings:
             deflate=scenario.deflate,
             binary=scenario.message_type == "binary",
             message_size=scenario.message_size,
+            max_message_size=scenario.max_message_size,
             read_buffer_size=max(2048, min(scenario.message_size + 64, 1 << 16)),
             source_addresses=tuple(scenario.source_addresses),
         )
 
     @property
     def max_size(self) -> int:
-        """The largest message or frame accepted from the server."""
-        return max(self.message_size * 2, 1 << 20)
+        """The largest message or frame accepted from the server (beyond it: close 1009)."""
+        return self.max_message_size
 
     def source_for(self, index: int) -> str | None:
         """The local address session ``index`` binds (None: the kernel chooses)."""

@@ -16,11 +16,14 @@ import ssl
 import time
 from collections.abc import Callable
 
-from wsbench.errors import UpgradeFailure
+from wsbench.errors import UpgradeFailure, UsageError
+from wsbench.protocol.failures import classify_error
 from wsbench.protocol.url import WsUrl
 
 __all__ = ["UpgradeFailure", "dial", "make_ssl_context", "tls_done_ns", "classify_error",
-           "upgrade_phases"]
+           "upgrade_phases", "tcp_end", "ended_before_101"]
+
+_TCP_CLOSE = 7  # Linux tcp_states.h: TCP_CLOSE (after a RST); TCP_CLOSE_WAIT (8) after a FIN
 
 class _Socket(socket.socket):
     """A ``socket.socket`` whose ``family`` and ``type`` are plain ints.
@@ -52,7 +55,11 @@ class _TimedSSLObject(ssl.SSLObject):
 def make_ssl_context(*, ca_file: str | None, insecure: bool,
                      clock: Callable[[], int] = time.monotonic_ns) -> ssl.SSLContext:
     """A client context whose handshakes are timed by ``clock`` (see :func:`tls_done_ns`)."""
-    context = ssl.create_default_context(cafile=ca_file)
+    try:
+        context = ssl.create_default_context(cafile=ca_file)
+    except (ssl.SSLError, OSError, ValueError) as exc:  # not a PEM bundle, unreadable
+        raise UsageError(f"ca_file: {ca_file!r} is not a readable PEM CA bundle "
+                         f"({getattr(exc, 'reason', None) or type(exc).__name__})") from None
     if insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
@@ -125,23 +132,29 @@ async def dial(
     return sock, dns_ns, tcp_ns
 
 
-def classify_error(exc: BaseException) -> UpgradeFailure:
-    """Map an exception raised while opening a session to an UpgradeFailure."""
-    if isinstance(exc, UpgradeFailure):
-        return exc
-    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
-        return UpgradeFailure("timeout", "upgrade")
-    if isinstance(exc, ssl.SSLError) or isinstance(exc, ssl.CertificateError):
-        return UpgradeFailure("tls", str(exc))
-    if isinstance(exc, ConnectionRefusedError):
-        return UpgradeFailure("refused", str(exc))
-    if isinstance(exc, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
-        return UpgradeFailure("reset", str(exc))
-    if isinstance(exc, EOFError) or isinstance(exc, asyncio.IncompleteReadError):
-        return UpgradeFailure("closed", str(exc))
-    if isinstance(exc, OSError):
-        return UpgradeFailure("other", f"{type(exc).__name__}: {exc}")
-    return UpgradeFailure("other", f"{type(exc).__name__}: {exc}")
+def tcp_end(sock: object) -> str:
+    """How the peer ended a connection that closed without a close frame: ``reset`` (RST)
+    or ``eof`` (FIN), from the kernel's TCP state of ``sock`` (a socket whose descriptor is
+    still open); ``eof`` when it cannot be read."""
+    try:
+        state = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]  # type: ignore[attr-defined]
+    except (OSError, AttributeError, TypeError, IndexError):
+        return "eof"
+    return "reset" if state == _TCP_CLOSE else "eof"
+
+
+def ended_before_101(spare: socket.socket | None) -> UpgradeFailure:
+    """The upgrade failure of a connection the peer ended before the 101: ``reset`` or
+    ``closed_before_101``, read on ``spare`` (a duplicate of its descriptor), then closed."""
+    if spare is None:
+        return UpgradeFailure("closed_before_101", "connection closed before the 101")
+    try:
+        how = tcp_end(spare)
+    finally:
+        spare.close()
+    if how == "reset":
+        return UpgradeFailure("reset", "connection reset before the 101")
+    return UpgradeFailure("closed_before_101", "connection closed before the 101")
 
 
 def upgrade_phases(

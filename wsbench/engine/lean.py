@@ -40,7 +40,12 @@ from wsbench.engine.contracts import Clock, ConnectSettings, Phases, SessionHook
 from wsbench.engine.deadlines import Deadlines
 from wsbench.engine.dial import UpgradeFailure, classify_error, tls_done_ns, upgrade_phases
 from wsbench.errors import HandshakeParseError
-from wsbench.protocol.frames import is_valid_close_code
+from wsbench.protocol.failures import (
+    close_problem,
+    error_close_code,
+    handshake_problem,
+    protocol_error,
+)
 from wsbench.protocol.handshake import build_request, check_upgrade, new_key, parse_response
 
 try:  # C, from the websockets dependency: ~3x faster than the pure one on a 32-byte message
@@ -55,7 +60,6 @@ KEEPALIVE_PAYLOAD = b"wsbench-keepalive"
 _KEY_POOL_BYTES = 4096  # masking keys drawn from os.urandom 1,024 at a time
 _COLLECT_BYTES = 1 << 16  # a partial frame needing more than this is collected in a bytearray
 _FIN_TEXT, _FIN_BINARY, _FIN_CLOSE, _FIN_PING, _FIN_PONG = 0x81, 0x82, 0x88, 0x89, 0x8A
-_PROTOCOL_ERROR, _TOO_BIG = 1002, 1009
 _OPEN, _CLOSING, _CONNECTING, _UPGRADED, _CLOSED, _GONE = range(6)  # OPEN, CLOSING: parsing
 _urandom = os.urandom
 
@@ -140,7 +144,7 @@ class Keepalive:
 
     Connections are spread over ``slots`` sets; every ``interval / slots`` seconds one set
     has its turn: a connection whose previous ping got no pong (one interval ago) is
-    dropped (``on_disconnect(None, "ping timeout")``), the others are pinged. A connection
+    dropped (``on_disconnect(None, "ping timeout", "ping_timeout")``), the others are pinged. A connection
     in its closing handshake is not pinged; one still closing at its next turn (1-2
     intervals later: the server never answered the close) is dropped ("close timeout").
     """
@@ -219,7 +223,7 @@ class LeanProtocol(asyncio.Protocol):
     """One client connection: upgrade, then frames in and out (see the module docstring)."""
 
     __slots__ = ("transport", "_shared", "_session", "_opening", "_state", "_buffer", "_needed",
-                 "_fragments", "_close_code", "_close_reason", "_pinged")
+                 "_fragments", "_close_code", "_close_reason", "_close_cause", "_pinged")
 
     def __init__(self, shared: LeanShared, opening: _Opening) -> None:
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # connection_made
@@ -232,6 +236,7 @@ class LeanProtocol(asyncio.Protocol):
         self._fragments: bytearray | None = None  # a fragmented message being reassembled
         self._close_code: int | None = None  # from the server's close frame
         self._close_reason = ""
+        self._close_cause = ""  # why the connection ends, once known (server_close, protocol_error:...)
         self._pinged = False  # a keepalive ping awaits its pong
 
     # --- called by the Session --------------------------------------------------------
@@ -258,7 +263,7 @@ class LeanProtocol(asyncio.Protocol):
         self._session = session
         lost = self._state == _GONE  # the peer hung up between the 101 and now
         self._state = _CLOSING if lost else _OPEN  # CLOSING: frames are read, none is written
-        session.on_open(self.send, self.close, self.abort)
+        session.on_open(self.send, self.close, self.abort, self.transport.get_write_buffer_size)
         keepalive = self._shared.keepalive
         if keepalive is not None and not lost:
             keepalive.add(self)
@@ -266,8 +271,10 @@ class LeanProtocol(asyncio.Protocol):
             self.data_received(b"")
         if lost:
             self._state = _GONE
-            code = self._close_code
-            self._report(code, "no close frame" if code is None else self._close_reason)
+            if self._close_cause:
+                self._report(self._close_code, self._close_reason, self._close_cause)
+            else:
+                self._report(None, "no close frame", "eof")
 
     def abandon(self) -> None:
         """The upgrade failed or was cancelled: drop the connection, report nothing."""
@@ -331,11 +338,14 @@ class LeanProtocol(asyncio.Protocol):
                 if start > size:
                     break
                 length = int.from_bytes(data[pos + 2:start], "big")
-                if length > self._shared.max_size:
-                    self._fail(_TOO_BIG, f"a {length}-byte frame (limit {self._shared.max_size})")
+                if length >> 63:
+                    self._fail(protocol_error("bad_length"), "a 64-bit length with its top bit set")
                     return
             else:
-                self._fail(_PROTOCOL_ERROR, "the server masked a frame")
+                self._fail(protocol_error("masked_frame"), "the server masked a frame")
+                return
+            if length > self._shared.max_size and first & 0x08 == 0:  # data frames (control: _frame)
+                self._fail("message_too_big", f"a {length}-byte frame (limit {self._shared.max_size})")
                 return
             end = start + length
             if end > size:
@@ -360,12 +370,13 @@ class LeanProtocol(asyncio.Protocol):
             if opening is not None and not opening.future.done():
                 opening.future.set_exception(
                     classify_error(exc) if exc is not None
-                    else UpgradeFailure("closed", "connection closed before the 101"))
+                    else UpgradeFailure("closed_before_101", "connection closed before the 101"))
         elif state != _UPGRADED:  # UPGRADED: attach() reports
-            if self._close_code is not None:
-                self._report(self._close_code, self._close_reason)
+            if self._close_cause:
+                self._report(self._close_code, self._close_reason, self._close_cause)
             else:
-                self._report(None, f"no close frame ({exc})" if exc else "no close frame")
+                how = "reset" if isinstance(exc, ConnectionResetError) else "eof"
+                self._report(None, f"no close frame ({exc})" if exc else "no close frame", how)
 
     # --- internals --------------------------------------------------------------------
 
@@ -383,7 +394,7 @@ class LeanProtocol(asyncio.Protocol):
         try:
             parsed = parse_response(head)
         except HandshakeParseError as exc:
-            self._refuse(opening, UpgradeFailure("other", str(exc)[:160]))
+            self._refuse(opening, UpgradeFailure("bad_response", str(exc)[:160]))
             return
         if parsed is None:
             opening.head = head
@@ -395,7 +406,7 @@ class LeanProtocol(asyncio.Protocol):
             return
         problems = check_upgrade(response, opening.key, protocols=self._shared.offered)
         if problems:
-            self._refuse(opening, UpgradeFailure("other", "; ".join(problems)[:160]))
+            self._refuse(opening, UpgradeFailure(handshake_problem(problems[0]), "; ".join(problems)[:160]))
             return
         self._opening = None
         self._state = _UPGRADED
@@ -413,12 +424,14 @@ class LeanProtocol(asyncio.Protocol):
     def _frame(self, first: int, payload: bytes) -> bool:
         """Every frame but a final unfragmented data frame; False: stop reading."""
         if first & 0x70:
-            return self._fail(_PROTOCOL_ERROR, f"reserved bits set in byte 0x{first:02x}")
+            return self._fail(protocol_error("reserved_bits"), f"reserved bits set in byte 0x{first:02x}")
         opcode = first & 0x0F
         final = first & 0x80
         if opcode >= 0x8:
-            if not final or len(payload) > 125:
-                return self._fail(_PROTOCOL_ERROR, "a fragmented or oversized control frame")
+            if not final:
+                return self._fail(protocol_error("fragmented_control"), "a fragmented control frame")
+            if len(payload) > 125:
+                return self._fail(protocol_error("control_too_long"), "a control frame over 125 bytes")
             if opcode == 0x9:
                 if self._state == _OPEN:
                     self.transport.write(self._shared.frame(_FIN_PONG, payload))
@@ -428,56 +441,55 @@ class LeanProtocol(asyncio.Protocol):
             elif opcode == 0x8:
                 return self._closed_by_server(payload)
             else:
-                return self._fail(_PROTOCOL_ERROR, f"reserved opcode {opcode}")
+                return self._fail(protocol_error("reserved_opcode"), f"reserved opcode {opcode}")
             return True
         fragments = self._fragments
         if opcode == 0x0:
             if fragments is None:
-                return self._fail(_PROTOCOL_ERROR, "a continuation frame outside a message")
+                return self._fail(protocol_error("unexpected_continuation"), "a continuation frame outside a message")
             if len(fragments) + len(payload) > self._shared.max_size:
-                return self._fail(_TOO_BIG, f"a message over {self._shared.max_size} bytes")
+                return self._fail("message_too_big", f"a message over {self._shared.max_size} bytes")
             fragments += payload
             if final:
                 self._fragments = None
                 self._session.on_message(bytes(fragments), self._shared.clock())
             return True
         if opcode > 0x2:
-            return self._fail(_PROTOCOL_ERROR, f"reserved opcode {opcode}")
+            return self._fail(protocol_error("reserved_opcode"), f"reserved opcode {opcode}")
         if fragments is not None:
-            return self._fail(_PROTOCOL_ERROR, "a new message inside a fragmented one")
+            return self._fail(protocol_error("unfinished_message"), "a new message inside a fragmented one")
         self._fragments = bytearray(payload)  # a first fragment (a final one takes the fast path)
         return True
 
     def _closed_by_server(self, payload: bytes) -> bool:
-        if len(payload) == 1:
-            return self._fail(_PROTOCOL_ERROR, "a close frame with a 1-byte payload")
-        code = int.from_bytes(payload[:2], "big") if payload else 1005
-        self._close_code = code
-        self._close_reason = payload[2:].decode("utf-8", "replace")
+        code, reason, problem = close_problem(payload)
+        self._close_code = code if code is not None or problem else 1005
+        self._close_reason = reason
+        self._close_cause = protocol_error(problem) if problem else "server_close"
         if self._state == _OPEN:  # answer it (a client close already sent ours)
-            reply = payload[:2] if is_valid_close_code(code) else b""
-            if code != 1005 and not reply:
-                reply = _PROTOCOL_ERROR.to_bytes(2, "big")
-            self.transport.write(self._shared.frame(_FIN_CLOSE, reply))
+            reply = error_close_code(self._close_cause).to_bytes(2, "big") if problem else payload[:2]
+            self.transport.write(self._shared.frame(_FIN_CLOSE, reply))  # no code: an empty one
         self._state = _CLOSED
         self.transport.close()
         return False
 
-    def _fail(self, code: int, reason: str) -> bool:
-        """The server broke the protocol (or the size limit): close with ``code``, drop."""
+    def _fail(self, cause: str, reason: str) -> bool:
+        """The server broke the protocol (or the size limit): close with the code of ``cause``
+        (1002, 1009), drop the session with ``cause``."""
+        code = error_close_code(cause)
         if self._state == _OPEN:
             self.transport.write(self._shared.frame(_FIN_CLOSE, code.to_bytes(2, "big")))
         if self._state <= _CLOSING:
             self._state = _CLOSED
             self.transport.close()
-        self._report(None, f"{reason}: closed with {code}")
+        self._report(None, f"{reason}: closed with {code}", cause)
         return False
 
     def _drop(self, reason: str) -> None:
-        self._report(None, reason)
+        self._report(None, reason, reason.replace(" ", "_"))  # ping_timeout, close_timeout
         self.abort()
 
-    def _report(self, code: int | None, reason: str) -> None:
+    def _report(self, code: int | None, reason: str, cause: str) -> None:
         """``session.on_disconnect``, once; forget the session and leave the keepalive."""
         session = self._session
         if session is None:
@@ -486,7 +498,7 @@ class LeanProtocol(asyncio.Protocol):
         keepalive = self._shared.keepalive
         if keepalive is not None:
             keepalive.discard(self)
-        session.on_disconnect(code, reason)
+        session.on_disconnect(code, reason, cause)
 
 
 class LeanTransport(Transport):

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from wsbench.engine.contracts import SessionHost
 from wsbench.errors import UpgradeFailure
+from wsbench.protocol.failures import CLOSE_PROBLEMS, is_protocol_error
 from wsbench.protocol.stamp import read_seq
 from wsbench.shapes import backoff, rate_schedule
 
@@ -50,6 +51,8 @@ class Session:
         self._send: Callable[[bytes], None] | None = None
         self._close: Callable[[int], None] | None = None
         self._abort: Callable[[], None] | None = None
+        self._buffered: Callable[[], int] | None = None  # bytes not yet taken by the kernel
+        self.pushed_back = False  # the peer stopped reading: sends held back at least once
         self._closed: asyncio.Future[bool] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._schedule: object = None
@@ -104,17 +107,34 @@ class Session:
         if self.finishing or not self.connected:
             return
         now = self.ctx.clock()
+        buffered = self._buffered
+        high_water = self.ctx.scenario.send_high_water
         while self._next_scheduled <= now:
             scheduled = self._next_scheduled
-            if now - scheduled > LATE_SEND_NS:
-                self.recorder.late_sends += 1
-            self.send_next(scheduled)
+            if buffered is not None and buffered() > high_water:
+                self._hold_back()  # the peer does not read: this message is not sent
+            else:
+                if now - scheduled > LATE_SEND_NS:
+                    self.recorder.late_sends += 1
+                self.send_next(scheduled)
             self._next_scheduled = next(self._schedule)  # type: ignore[call-overload]
             if self.messages_left == 0:
                 self.finish()
                 return
         delay = (self._next_scheduled - now) / 1e9
         self._timer = self.ctx.loop.call_later(delay, self._rate_tick)
+
+    def _hold_back(self) -> None:
+        """A scheduled message not sent: the peer stopped reading (its send buffer is full)."""
+        recorder = self.recorder
+        recorder.unsent += 1
+        if not self.pushed_back:
+            self.pushed_back = True
+            recorder.pushed_back += 1
+            self.ctx.event("session_pushed_back", session=self.index, buffered=self._buffered())  # type: ignore[misc]
+        if self.messages_left > 0:
+            self.messages_left -= 1
+        self.next_seq += 1  # its sequence number stays unused: the echo stream shows the gap
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -163,9 +183,11 @@ class Session:
         send: Callable[[bytes], None],
         close: Callable[[int], None],
         abort: Callable[[], None],
+        buffered: Callable[[], int] | None = None,
     ) -> None:
-        """The transport opened the connection."""
+        """The transport opened the connection; ``buffered()``: bytes written but not yet sent."""
         self._send, self._close, self._abort = send, close, abort
+        self._buffered = buffered
         self.connected = True
         self.client_closing = False
         self._closed = self.ctx.loop.create_future()
@@ -181,26 +203,33 @@ class Session:
         else:
             self._start_rate(now)
 
-    def on_disconnect(self, code: int | None, reason: str) -> None:
-        """The connection ended; ``code`` is the server's close code if it sent one."""
+    def on_disconnect(self, code: int | None, reason: str, cause: str = "") -> None:
+        """The connection ended. ``code``: the server's close code if it sent a close frame
+        (None: it did not, or the frame had no readable code); ``cause``: a drop cause of
+        :mod:`wsbench.protocol.failures` (``server_close`` when empty and a code came, else ``eof``)."""
         if not self.connected:
             return
         self.connected = False
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self.client_closing:
-            side, dropped = "client", False
-            code = code if code is not None else 1000
-        elif code is not None:
+        what = cause.partition(":")[2]
+        shown: int | str
+        if what in CLOSE_PROBLEMS:  # an invalid close frame: the code as sent, flagged
+            shown = code if what == "bad_close_code" and code is not None else "invalid"
             side, dropped = "server", True
+        elif self.client_closing and not (is_protocol_error(cause) or cause == "message_too_big"):
+            side, dropped, shown, cause = "client", False, code if code is not None else 1000, ""
+        elif code is not None and (not cause or cause == "server_close"):
+            side, dropped, shown, cause = "server", True, code, "server_close"
         else:
-            side, dropped, code = "abnormal", True, CLOSE_ABNORMAL
+            side, dropped, shown, cause = "abnormal", True, CLOSE_ABNORMAL, cause or "eof"
         lost = len(self.outstanding)
         self.outstanding.clear()
-        self.recorder.session_closed(code=code, side=side, dropped=dropped, lost=lost)
+        self.recorder.session_closed(code=shown, side=side, dropped=dropped, lost=lost, cause=cause)
         self.ctx.event("session_dropped" if dropped else "session_closed", session=self.index,
-                       code=code, side=side, reason=reason[:120], lost=lost)
+                       code=shown, side=side, reason=self.ctx.redact(reason[:120]), lost=lost,
+                       **({"cause": cause} if cause else {}))
         if self._closed is not None and not self._closed.done():
             self._closed.set_result(dropped)
 
@@ -217,10 +246,14 @@ class Session:
             self.recorder.attempted += 1
             try:
                 phases = await ctx.open(self)
+            except asyncio.CancelledError:  # the run stops (Ctrl-C) while the upgrade is pending
+                self.recorder.upgrade_failed("cancelled")
+                ctx.event("upgrade_failed", session=self.index, failure="cancelled", detail="the run stopped")
+                return
             except UpgradeFailure as failure:
                 self.recorder.upgrade_failed(failure.kind)
                 ctx.event("upgrade_failed", session=self.index, failure=failure.kind,
-                          detail=failure.detail[:160])
+                          detail=ctx.redact(failure.detail[:160]))
                 if not ctx.scenario.reconnect:
                     return
                 delays = delays or backoff(rng=ctx.rng)

@@ -35,7 +35,7 @@ from wsbench.engine.transports import choose_transport
 from wsbench.files import write_json_atomic
 from wsbench.metrics.recorder import Recorder
 from wsbench.protocol.stamp import stamp_factory
-from wsbench.scenario import redact_url
+from wsbench.scenario import redact_text, redact_url, secrets_of
 
 __all__ = ["WorkerSpec", "WorkerContext", "worker_main", "raise_fd_limit"]
 
@@ -72,6 +72,7 @@ class WorkerContext:
         self.transport: Transport = choose_transport(scenario)(
             self.connect, loop=loop, clock=clock, on_subprotocol=self.note_subprotocol, spawn=self.spawn)
         self.rng = random.Random(spec.index)
+        self.secrets = secrets_of(scenario.headers, (spec.url,))
         self.stopping = False
         self.stop_ns = 0
         self.stop_event = asyncio.Event()
@@ -129,6 +130,10 @@ class WorkerContext:
         if not task.cancelled() and task.exception() is not None:
             self.errors.append("".join(traceback.format_exception(task.exception())))
 
+    def redact(self, text: str) -> str:
+        """``text`` (a close reason, an error's detail) with the run's secrets hidden."""
+        return redact_text(text, self.secrets) if self.secrets else text
+
     def note_subprotocol(self, name: str | None) -> None:
         key = name or "(none)"
         self.subprotocols[key] = self.subprotocols.get(key, 0) + 1
@@ -182,6 +187,7 @@ class WorkerContext:
             "timeline_file": timeline_path.name,
             "transport": self.transport.name,
             "hot_path": self.transport.hot_path,
+            "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }
         shard = self.recorder.snapshot(complete=complete, meta=meta, timeline=False)
         write_json_atomic(path, shard, compact=True)

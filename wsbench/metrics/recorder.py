@@ -20,13 +20,15 @@ from typing import Any
 import numpy as np
 
 from wsbench.metrics.histogram import Histogram
+from wsbench.protocol.failures import CLOSE_PROBLEMS, UPGRADE_FAILURES
 
 __all__ = ["Recorder", "UPGRADE_PHASES", "FAILURE_KINDS", "SHARD_SCHEMA", "BUCKET_NS", "FINE_SERIES"]
 
 SHARD_SCHEMA = "wsbench/shard@1"
 UPGRADE_PHASES = ("dns", "tcp", "tls", "http", "total")
-#: Classes of failed upgrades; HTTP statuses are added as ``http_<status>``.
-FAILURE_KINDS = ("refused", "reset", "timeout", "tls", "dns", "closed", "other")
+#: Classes of failed upgrades (:data:`wsbench.protocol.failures.UPGRADE_FAILURES`); HTTP
+#: statuses are added as ``http_<status>``.
+FAILURE_KINDS = tuple(kind for kind in UPGRADE_FAILURES if kind != "http_<status>")
 _NS_PER_S = 1_000_000_000
 #: The sub-second buckets: 100 ms.
 BUCKET_NS = 100_000_000
@@ -62,6 +64,11 @@ class Recorder:
         self.reordered = 0
         self.late_sends = 0
         self.unmatched = 0
+        self.unsent = 0  # rate mode: scheduled, not sent because the peer stopped reading
+        self.pushed_back = 0  # sessions whose peer stopped reading at least once
+        self.drop_causes: dict[str, int] = {}
+        self.protocol_errors: dict[str, int] = {}
+        self.invalid_closes: dict[str, int] = {}
         self.closes_by_code: dict[str, int] = {}
         self.closes_by_side = {"client": 0, "server": 0, "abnormal": 0}
         self.upgrade_failures: dict[str, int] = {}
@@ -105,8 +112,9 @@ class Recorder:
         self.upgrade_failures[kind] = self.upgrade_failures.get(kind, 0) + 1
         self._second_failures[kind] = self._second_failures.get(kind, 0) + 1
 
-    def session_closed(self, *, code: int, side: str, dropped: bool, lost: int) -> None:
-        """An open session ended. ``side``: client, server or abnormal."""
+    def session_closed(self, *, code: int | str, side: str, dropped: bool, lost: int, cause: str = "") -> None:
+        """An open session ended. ``side``: client, server or abnormal; ``cause``: why it
+        dropped (:data:`wsbench.protocol.failures.DROP_CAUSES`)."""
         self.open_now -= 1
         key = str(code)
         self.closes_by_code[key] = self.closes_by_code.get(key, 0) + 1
@@ -114,6 +122,13 @@ class Recorder:
         self.lost += lost
         self._second_lost += lost
         if dropped:
+            cause = cause or "eof"
+            self.drop_causes[cause] = self.drop_causes.get(cause, 0) + 1
+            kind, _, what = cause.partition(":")
+            if kind == "protocol_error":
+                self.protocol_errors[what] = self.protocol_errors.get(what, 0) + 1
+                if what in CLOSE_PROBLEMS:
+                    self.invalid_closes[what] = self.invalid_closes.get(what, 0) + 1
             self.dropped += 1
             self._second_dropped += 1
             self._second_closes[key] = self._second_closes.get(key, 0) + 1
@@ -226,6 +241,7 @@ class Recorder:
                 "reconnected": self.reconnected,
                 "peak_open": self.peak_open,
                 "open_now": self.open_now,
+                "pushed_back": self.pushed_back,
             },
             "messages": {
                 "sent": self.sent,
@@ -235,8 +251,12 @@ class Recorder:
                 "reordered": self.reordered,
                 "late_sends": self.late_sends,
                 "unmatched": self.unmatched,
+                "unsent": self.unsent,
             },
-            "closes": {"by_code": dict(self.closes_by_code), "by_side": dict(self.closes_by_side)},
+            "closes": {"by_code": dict(self.closes_by_code), "by_side": dict(self.closes_by_side),
+                       "invalid": dict(self.invalid_closes)},
+            "drop_causes": dict(self.drop_causes),
+            "protocol_errors": dict(self.protocol_errors),
             "upgrade_failures": dict(self.upgrade_failures),
             "upgrade": {phase: hist.encode() for phase, hist in self.upgrade.items()},
             "rtt": self.rtt.encode(),

@@ -109,6 +109,11 @@ def merge_targets(
     if t0_unix_s is None and times and all(value is not None for value in times):
         t0_unix_s = min(value for value in times if value is not None)
     subprotocols = [t.subprotocols for t in targets if t.subprotocols is not None]
+
+    def counted(pick: Any) -> Counts | None:  # None when no part has the section (older Results)
+        present = [pick(t) for t in targets if pick(t) is not None]
+        return Counts(sum_counts(present)) if present else None
+
     return TargetResult(
         url=url if url is not None else (targets[0].url if targets else None),
         complete=bool(targets) and all(t.complete is True for t in targets),
@@ -119,12 +124,14 @@ def merge_targets(
         recovery=summary("recovery", lambda t: t.recovery),
         messages=Messages(sum_counts(t.messages for t in targets)),
         closes=Closes(by_code=Counts(sum_counts(t.closes.by_code if t.closes else None for t in targets)),
-                      by_side=Counts(by_side)),
+                      by_side=Counts(by_side), invalid=counted(lambda t: t.closes.invalid if t.closes else None)),
         upgrade_failures=Counts(sum_counts(t.upgrade_failures for t in targets)),
         disruptions=tuple(disruptions) if disruptions is not None else _moved_disruptions(parts),
         timeline=timeline,
         t0_unix_s=t0_unix_s,
         subprotocols=Counts(sum_counts(subprotocols)) if subprotocols else None,
+        drop_causes=counted(lambda t: t.drop_causes),
+        protocol_errors=counted(lambda t: t.protocol_errors),
     )
 
 

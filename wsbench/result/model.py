@@ -130,17 +130,20 @@ def _section(cls: Any) -> Any:
     return lambda value, where: cls.from_json(value, where)
 
 
-_CLOSES_FIELDS = (Field("by_code", _section(Counts), _writer), Field("by_side", _section(Counts), _writer))
+_CLOSES_FIELDS = (Field("by_code", _section(Counts), _writer), Field("by_side", _section(Counts), _writer),
+                  Field("invalid", _section(Counts), _writer))
 
 
 @dataclass(frozen=True)
 class Closes(Section):
-    """``closes``: sessions ended, by close code and by the side that ended them."""
+    """``closes``: sessions ended, by close code and by the side that ended them; ``invalid``:
+    close frames the peer should not have sent, by what was wrong (``bad_close_code``, ...)."""
 
     FIELDS: ClassVar[tuple[Field, ...]] = _CLOSES_FIELDS
 
     by_code: Counts | None = None
     by_side: Counts | None = None
+    invalid: Counts | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -290,6 +293,8 @@ _TARGET_FIELDS = (
     Field("t0_unix_s", read_number),
     Field("subprotocols", _section(Counts), _writer),
     Field("infrastructure", _section(Infrastructure), _writer),
+    Field("drop_causes", _section(Counts), _writer),
+    Field("protocol_errors", _section(Counts), _writer),
 )
 
 
@@ -315,6 +320,10 @@ class TargetResult(Section):
     subprotocols: Counts | None = None
     #: the lab's own health while the target ran (``run --lab``); not ok: a lab failure
     infrastructure: Infrastructure | None = None
+    #: why sessions dropped (wsbench.protocol.failures.DROP_CAUSES); absent in older Results
+    drop_causes: Counts | None = None
+    #: how the peer broke RFC 6455, per class (PROTOCOL_ERRORS); absent in older Results
+    protocol_errors: Counts | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -79,6 +79,11 @@ def _shard_timeline(entries: Sequence[Mapping[str, Any]]) -> tuple[Timeline, lis
     return Timeline(t_s=t_s, series={key: tuple(values) for key, values in series.items()}), rtt
 
 
+def _counts(value: Any) -> Counts | None:
+    """A shard's counter map; None when the shard predates it (kept absent in the Result)."""
+    return None if value is None else Counts(dict(value))
+
+
 def shard_part(shard: Mapping[str, Any], label: str = "shard") -> TargetPart:
     """A worker's shard as a part of its target."""
     try:
@@ -91,10 +96,13 @@ def shard_part(shard: Mapping[str, Any], label: str = "shard") -> TargetPart:
             rtt=Summary.of_hdr(shard["rtt"]),
             recovery=Summary.of_hdr(shard["recovery"]),
             messages=Messages(dict(shard["messages"])),
-            closes=Closes(by_code=Counts(dict(closes["by_code"])), by_side=Counts(dict(closes["by_side"]))),
+            closes=Closes(by_code=Counts(dict(closes["by_code"])), by_side=Counts(dict(closes["by_side"])),
+                          invalid=_counts(closes.get("invalid"))),
             upgrade_failures=Counts(dict(shard["upgrade_failures"])),
             timeline=timeline,
             subprotocols=Counts(dict(shard["subprotocols"])) if "subprotocols" in shard else None,
+            drop_causes=_counts(shard.get("drop_causes")),
+            protocol_errors=_counts(shard.get("protocol_errors")),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputFileError(f"{label}: not a worker shard ({type(exc).__name__}: {exc})") from exc
@@ -261,6 +269,7 @@ def generator_health(shards_per_target: Sequence[Sequence[Mapping[str, Any]]], p
                     "pid": shard.get("pid"),
                     "transport": shard.get("transport"),
                     "hot_path": shard.get("hot_path"),
+                    **({"max_rss_mb": shard["max_rss_mb"]} if "max_rss_mb" in shard else {}),
                     "cpu_percent_max": max(cpu, default=0.0),
                     "loop_lag_ms_p99": round(worker_lag.value_at_percentile(99.0) / 1000.0, 3)
                     if worker_lag.count
@@ -273,6 +282,7 @@ def generator_health(shards_per_target: Sequence[Sequence[Mapping[str, Any]]], p
                 if high * 2 >= len(cpu) and len(cpu) >= 2:
                     busy_workers += 1
     lag_p99 = lag.value_at_percentile(99.0) / 1000.0 if lag.count else 0.0
+    pushed_back = _pushed_back(shards_per_target)
     reasons = []
     if lag_p99 > SATURATION_LAG_MS:
         reasons.append(f"event-loop lag p99 {lag_p99:.1f} ms > {SATURATION_LAG_MS:g} ms")
@@ -287,7 +297,21 @@ def generator_health(shards_per_target: Sequence[Sequence[Mapping[str, Any]]], p
         "saturated": bool(reasons),
         "saturation_reasons": reasons,
         "workers": workers,
+        **({"pushed_back": pushed_back} if pushed_back else {}),
     }
+
+
+def _pushed_back(shards_per_target: Sequence[Sequence[Mapping[str, Any]]]) -> dict[str, dict[str, int]]:
+    """Targets that stopped reading: the sessions that held messages back, the messages unsent."""
+    out: dict[str, dict[str, int]] = {}
+    for shards in shards_per_target:
+        for shard in shards:
+            sessions = int(shard.get("sessions", {}).get("pushed_back", 0))
+            if sessions:
+                entry = out.setdefault(str(shard.get("target")), {"sessions": 0, "unsent": 0})
+                entry["sessions"] += sessions
+                entry["unsent"] += int(shard.get("messages", {}).get("unsent", 0))
+    return out
 
 
 def generator_from_shards(
