@@ -14,7 +14,7 @@ from typing import Any
 
 from wsbench.errors import InputFileError
 
-__all__ = ["write_atomic", "write_json_atomic", "read_json"]
+__all__ = ["write_atomic", "write_json_atomic", "read_json", "loads_json"]
 
 
 def write_atomic(path: str | Path, text: str) -> None:
@@ -47,9 +47,15 @@ def read_json(path: str | Path) -> Any:
         raise InputFileError(f"{path}: is a directory, not a JSON file") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise InputFileError(f"{path}: cannot read: {exc}") from exc
+    return loads_json(text, str(path))
+
+
+def loads_json(text: str, label: str) -> Any:
+    """``json.loads`` with one-line InputFileErrors naming ``label`` (also for JSON nested
+    deeper than Python's recursion limit, which ``json`` cannot parse)."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputFileError(
-            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from exc
+        raise InputFileError(f"{label}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
+    except RecursionError:
+        raise InputFileError(f"{label}: JSON nested too deeply to read") from None

@@ -228,9 +228,10 @@ def _check_url(name: str, url: Any) -> str:
 
 
 def parse_target(text: str) -> Target:
-    """``NAME=URL`` (or a bare URL, named after its host and port) to a Target."""
+    """``NAME=URL`` (or a bare URL, named after its host and port) to a Target. A URL's own
+    ``=`` (``ws://host/ws?room=1``) is not a name: a name holds no ``://``."""
     name, sep, url = text.partition("=")
-    if not sep:
+    if not sep or "://" in name or "/" in name:
         url = text
         name = ""
     url = _check_url("target", url.strip())
@@ -279,16 +280,26 @@ def _headers(value: Any) -> tuple[tuple[str, str], ...]:
             elif isinstance(entry, str) and ":" in entry:
                 name, _, val = entry.partition(":")
                 pairs.append((name.strip(), val.strip()))
-            else:
-                raise ScenarioError("headers", f"expected 'Name: value', got {entry!r}")
+            else:  # never echo the value: it may be a credential (--header 'Authorization=...')
+                raise ScenarioError("headers", f"expected 'Name: value' (a colon after the name), "
+                                               f"got {_header_start(entry)}")
     else:
         raise ScenarioError("headers", f"expected a mapping of header names to values, got {value!r}")
     for name, val in pairs:
         if not re.match(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", name):
             raise ScenarioError("headers", f"bad header name {name!r}")
-        if "\r" in val or "\n" in val:
+        if "\r" in val or "\n" in val or "\0" in val:
             raise ScenarioError("headers", f"header {name!r} has a line break")
     return tuple(pairs)
+
+
+def _header_start(entry: Any) -> str:
+    """How a malformed header entry is named in an error: its leading name characters only."""
+    if not isinstance(entry, str):
+        return f"a {type(entry).__name__}"
+    match = re.match(r"[!#$%&'*+.^_`|~0-9A-Za-z-]*", entry)
+    start = match.group(0) if match else ""
+    return f"{start!r} followed by a value (not shown)" if start else "an entry without a name"
 
 
 def _addresses(value: Any) -> tuple[str, ...]:
@@ -400,6 +411,8 @@ def parse_scenario(data: Mapping[str, Any], overrides: Mapping[str, Any] | None 
             extra[key] = value
         else:
             values[key] = _FIELDS[key](value)
+    if "max_message_size" not in values and values.get("message_size", 0) > Scenario.max_message_size:
+        values["max_message_size"] = values["message_size"]  # the echo of a large message fits
     scenario = Scenario(**values, extra=extra)
     if scenario.insecure and scenario.ca_file:
         raise ScenarioError("insecure", "insecure and ca_file exclude each other")
@@ -416,6 +429,41 @@ def parse_scenario(data: Mapping[str, Any], overrides: Mapping[str, Any] | None 
     return scenario
 
 
+#: A scenario file is small: larger files, and YAML whose aliases expand past the node
+#: bound (a "billion laughs" file), are refused before anything is built from them.
+MAX_SCENARIO_BYTES = 1 << 20
+MAX_SCENARIO_NODES = 100_000
+
+
+class _ScenarioLoader(yaml.SafeLoader):
+    """SafeLoader that refuses an alias expanding past :data:`MAX_SCENARIO_NODES` nodes."""
+
+    def compose_document(self) -> Any:
+        node = super().compose_document()
+        sizes: dict[int, int] = {}
+
+        def size(item: Any, depth: int) -> int:  # nodes once aliases are expanded (memoised)
+            known = sizes.get(id(item))
+            if known is not None:
+                return known
+            if depth > 200:
+                raise yaml.YAMLError("nested too deeply")
+            sizes[id(item)] = MAX_SCENARIO_NODES + 1  # a cycle (an alias inside itself) is too big
+            total = 1
+            if isinstance(item.value, list):
+                for child in item.value:
+                    total += sum(size(part, depth + 1) for part in child) if isinstance(child, tuple) \
+                        else size(child, depth + 1)
+                    if total > MAX_SCENARIO_NODES:
+                        break
+            sizes[id(item)] = total
+            return total
+
+        if node is not None and size(node, 0) > MAX_SCENARIO_NODES:
+            raise yaml.YAMLError(f"aliases expand past {MAX_SCENARIO_NODES} values")
+        return node
+
+
 def load_scenario(path: str | None, overrides: Mapping[str, Any] | None = None) -> Scenario:
     """Read a scenario file (YAML) or the defaults when ``path`` is None."""
     data: Any = {}
@@ -426,7 +474,16 @@ def load_scenario(path: str | None, overrides: Mapping[str, Any] | None = None) 
     if path is not None:
         try:
             with open(path, encoding="utf-8") as handle:
-                data = yaml.safe_load(handle)
+                text = handle.read(MAX_SCENARIO_BYTES + 1)
+            if len(text) > MAX_SCENARIO_BYTES:
+                raise InputFileError(f"{path}: larger than {MAX_SCENARIO_BYTES // 1024} KiB: not a scenario")
+            if "\0" in text:
+                raise InputFileError(f"{path}: a binary file, not a YAML scenario")
+            data = yaml.load(text, Loader=_ScenarioLoader)  # noqa: S506 - a SafeLoader, bounded
+        except UnicodeDecodeError:
+            raise InputFileError(f"{path}: not a text file (UTF-8): not a YAML scenario") from None
+        except RecursionError:
+            raise InputFileError(f"{path}: nested too deeply to be a scenario") from None
         except OSError as exc:
             from wsbench.bundled import bundled_scenarios
 
@@ -436,7 +493,8 @@ def load_scenario(path: str | None, overrides: Mapping[str, Any] | None = None) 
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1}" if mark is not None else ""
-            raise InputFileError(f"{path}:{where} not valid YAML") from exc
+            why = "" if mark is not None else f" ({exc})"
+            raise InputFileError(f"{path}:{where} not valid YAML{why}") from None
         if data is None:
             data = {}
     return parse_scenario(data, overrides)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from wsbench.errors import InputFileError
 from wsbench.files import read_json
 from wsbench.report.load import load_conformance, read_result
 from wsbench.result.verdict import GateVerdict
@@ -61,10 +62,12 @@ def report(result: Path, out: Path | None, conform: tuple[Path, ...], no_gate: b
             verdict = None
     if verdict is None and not no_gate and scenario_thresholds(data):
         verdict = evaluate_gate(data, allow_partial=True, allow_saturated=True)
-    written = render_report(
-        data, out or result.with_name("report.html"), verdict=verdict, conformance=conformance, source=str(result),
-        floor=floor,
-    )
+    target = out or result.with_name("report.html")
+    try:
+        written = render_report(data, target, verdict=verdict, conformance=conformance, source=str(result),
+                                floor=floor)
+    except OSError as exc:
+        raise InputFileError(f"{target}: cannot write the report ({exc.strerror or exc})") from None
     click.echo(f"report: {written}")
     return 0
 
@@ -94,7 +97,11 @@ def compare(results: tuple[Path, ...], out: Path, reference: str | None, resampl
         loaded = [(str(path), data) for path, (_label, data) in zip(results, loaded, strict=True)]
     entries = entries_of(loaded)
     ranking = rank_entries(entries, floor=floor, resamples=resamples) if len(entries) >= 2 else None
-    written = render_compare(loaded, out, reference=reference, resamples=resamples, floor=floor, ranking=ranking)
+    try:
+        written = render_compare(loaded, out, reference=reference, resamples=resamples, floor=floor,
+                                 ranking=ranking)
+    except OSError as exc:
+        raise InputFileError(f"{out}: cannot write the comparison ({exc.strerror or exc})") from None
     if ranking is not None:
         click.echo("\n".join(ranking.lines()))
     click.echo(f"compare: {written}")

@@ -23,6 +23,7 @@ __all__ = ["run", "write_report"]
               help="Target ws:// or wss:// URL (repeatable; named after host:port).")
 @click.option("--target", "targets", multiple=True, metavar="NAME=URL",
               help="Named target (repeatable); targets are measured one after the other.")
+@click.option("--name", default=None, help="Names the run folder (scenario key name).")
 @click.option("--sessions", type=int, default=None, help="Sessions to open (all workers together).")
 @click.option("--ramp", type=float, default=None, help="Sessions opened per second (0 = all at once).")
 @click.option("--duration", default=None, metavar="SECONDS", help="Run length, e.g. 30 or 2m.")
@@ -33,6 +34,11 @@ __all__ = ["run", "write_report"]
 @click.option("--rate", type=float, default=None, help="Messages per second per session (rate mode).")
 @click.option("--message-size", type=int, default=None, help="Bytes per message (>= 32).")
 @click.option("--binary/--text", "binary", default=None, help="Message type.")
+@click.option("--max-message-size", type=int, default=None,
+              help="Largest message accepted from the server, bytes (default 1 MiB); beyond it: close 1009.")
+@click.option("--send-high-water", type=int, default=None,
+              help="Bytes a session may leave unsent before it holds messages back (the peer stopped "
+                   "reading; default 256 KiB): counted as unsent, not sent.")
 @click.option("--ping-interval", default=None, metavar="SECONDS|off",
               help="Client pings (off by default: pings hide idle timeouts).")
 @click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'",
@@ -47,6 +53,8 @@ __all__ = ["run", "write_report"]
 @click.option("--shard", default=None, metavar="I/N",
               help="Run only sessions i with i % N == I (I from 0, e.g. $JOB_COMPLETION_INDEX/N), "
                    "one of N machines; put the N Results together with `wsbench merge`.")
+@click.option("--connect-timeout", default=None, metavar="SECONDS",
+              help="DNS + TCP + TLS + upgrade must finish within this (default 10).")
 @click.option("--reply-timeout", default=None, metavar="SECONDS",
               help="Wait this long for an echo before counting it missing.")
 @click.option("--no-reconnect", is_flag=True, default=False, help="Do not reopen dropped sessions.")
@@ -163,19 +171,23 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
         click.secho(f"WARNING: load generator saturated: {warning}; "
                     "figures may be the generator's, not the target's", fg="yellow", err=True)
     verdict = None
-    if gate_run:
+    if gate_run and not outcome.workers_died:
         from wsbench.cli.gate import VERDICT_FILE, save_verdict
 
         verdict = evaluate_gate(outcome.typed, baseline=base, max_regressions=max_regressions,
                                 baseline_target=baseline_target)
         save_verdict(verdict, outcome.run_dir / VERDICT_FILE)
-    report = write_report(outcome.typed, outcome.run_dir / "report.html", verdict, floor=floor)
+    # interrupted: out at once with the Result; the page can be drawn later
+    report = None if outcome.interrupted else write_report(outcome.typed, outcome.run_dir / "report.html",
+                                                           verdict, floor=floor)
     click.echo(f"result: {outcome.result_path}")
     click.echo(f"events: {outcome.run_dir / 'events.jsonl'}")
     if verdict is not None:
         click.echo(f"gate: {outcome.run_dir / 'gate.json'}")
     if report is not None:
         click.echo(f"report: {report}")
+    elif outcome.interrupted:
+        click.echo(f"report: not drawn (interrupted): wsbench report {outcome.result_path}")
     if result_to_stdout:  # the file on disk is the contract: print what it holds
         from wsbench.k8s.result_log import result_line
 
@@ -187,6 +199,10 @@ def run(scenario_file: str | None, urls: tuple[str, ...], targets: tuple[str, ..
     if outcome.interrupted:
         click.echo("interrupted: the Result is partial (complete: false)", err=True)
         sys.exit(130)
+    if outcome.workers_died:  # wsbench itself failed: its figures are not the target's
+        click.echo(f"wsbench: error: {len(outcome.workers_died)} worker process(es) died "
+                   f"({'; '.join(outcome.workers_died)}): the Result is partial (complete: false)", err=True)
+        sys.exit(3)
     if verdict is not None:
         from wsbench.cli.gate import emit_verdict
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from wsbench.protocol.failures import PROTOCOL_ERRORS
 from wsbench.result import fmt
 from wsbench.result.diagnosis import diagnose, failure_text
 from wsbench.result.infrastructure import LAB_FAILURE, lab_failure_lines
@@ -63,6 +64,16 @@ def summary_table(result: Result | Mapping[str, Any], *, floor: Floor | None = N
             lines.append("    closes by code: " + ", ".join(f"{k}={v}" for k, v in sorted(codes.items())))
         for item in target.disruption_list:
             lines.append(f"    {disruption_line(item)}")
+        causes = {k: v for k, v in (target.drop_causes or {}).items() if v}
+        if causes:
+            lines.append("    drops by cause: " + ", ".join(f"{k}={v}" for k, v in sorted(causes.items())))
+        for what, count in sorted((target.protocol_errors or {}).items()):  # one line per class
+            if count:
+                lines.append(f"    protocol error {what}: {count} session(s): {PROTOCOL_ERRORS.get(what, what)}")
+        unsent = target.message_counts.count("unsent")
+        if unsent:
+            lines.append(f"    unsent: {unsent} message(s) held back: the target stopped reading "
+                         f"({target.session_counts.count('pushed_back')} session(s))")
     if not result.complete:
         lines.append("(partial: the run did not complete)")
     for name, target in result.targets.items():

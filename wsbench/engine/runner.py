@@ -35,6 +35,7 @@ from typing import Any, Protocol
 
 from wsbench import __version__
 from wsbench.disrupt.actions import Disruptor
+from wsbench.engine.contracts import ConnectSettings
 from wsbench.engine.entry import worker_entry
 from wsbench.engine.machine import machine_facts
 from wsbench.engine.spec import WorkerSpec
@@ -78,6 +79,10 @@ class RunOutcome:
     typed: Result
     interrupted: bool = False
     warnings: list[str] = field(default_factory=list)
+    #: worker processes that died during the run (``[target] worker N: killed by SIGKILL``)
+    workers_died: list[str] = field(default_factory=list)
+    #: stopped by a second Ctrl-C: the workers aborted their sessions and wrote what they had
+    hurried: bool = False
 
     @property
     def result(self) -> dict[str, Any]:
@@ -114,10 +119,12 @@ def new_run_id(name: str) -> str:
 
 
 class _Interrupt:
-    """Turns SIGINT/SIGTERM in the runner into a flag (and forwards them to workers)."""
+    """Turns SIGINT/SIGTERM in the runner into a flag (and forwards them to workers). A second
+    one is ``hurry``: the workers abort their sessions and write their shards at once."""
 
     def __init__(self) -> None:
         self.flag = False
+        self.hurry = False
         self.workers: list[mp.process.BaseProcess] = []
         self._previous: dict[int, Any] = {}
 
@@ -131,6 +138,7 @@ class _Interrupt:
             signal.signal(signum, handler)
 
     def _handle(self, signum: int, frame: object) -> None:
+        self.hurry = self.flag
         self.flag = True
         for process in self.workers:
             if process.pid is not None and process.is_alive():
@@ -158,6 +166,8 @@ def run_scenario(
     proxy's cost, :class:`wsbench.cost.observe.RunObserver`): its ``finish`` sections are
     added to the target's entry. ``watcher`` follows the whole run (live metrics).
     """
+    for target in scenario.targets:  # a bad URL or CA bundle: one line now, not N dead workers
+        ConnectSettings.of(scenario, target.url)
     run_dir = Path(scenario.out) / (run_id or new_run_id(scenario.name))
     try:
         run_dir.mkdir(parents=True, exist_ok=False)
@@ -196,8 +206,9 @@ def run_scenario(
     result_path = run_dir / "result.json"
     write_json_atomic(result_path, result.to_json())
     all_shards: list[list[dict[str, Any]]] = []
+    died: list[str] = []
     measured: dict[str, TargetResult] = {}
-    interrupted = False
+    interrupted = hurried = False
     started = time.monotonic()
     try:
         with _Interrupt() as interrupt:
@@ -222,7 +233,7 @@ def run_scenario(
                     disruptor = disruptor_for(target, event)
                 observer = observer_for(target) if observer_for is not None and not scenario.interleave else None
                 shards, records, t0_unix_s, probed = _run_target(window, target, processes, run_dir, events_path,
-                                                                 interrupt, say, disruptor, observer, watcher)
+                                                                 interrupt, say, disruptor, observer, watcher, died)
                 shards_of.setdefault(target.name, []).extend(_shifted(shard, offset_s) for shard in shards)
                 t0_of.setdefault(target.name, t0_unix_s)
                 if probed is not None:
@@ -246,15 +257,21 @@ def run_scenario(
                                  duration_s=round(time.monotonic() - started, 3))
                 write_json_atomic(result_path, result.to_json())
             interrupted = interrupt.flag
+            hurried = interrupt.hurry
     finally:
         if server is not None:
             server.stop()
     complete = (not interrupted) and all(t.complete is True for t in measured.values()) and len(measured) == len(targets)
+    complete = complete and not died
     result = replace(result, complete=complete, duration_s=round(time.monotonic() - started, 3))
     write_json_atomic(result_path, result.to_json())
     _append_event(events_path, "run_stopped", complete=complete, interrupted=interrupted)
     warnings = list(result.generator.saturation_reasons or ()) if result.generator else []
-    return RunOutcome(run_dir=run_dir, typed=result, interrupted=interrupted, warnings=warnings)
+    pushed = (result.generator.extra.get("pushed_back") if result.generator else None) or {}
+    warnings += [f"target {name} stopped reading: {entry['sessions']} session(s) held back {entry['unsent']} "
+                 "message(s) (counted as unsent, not sent)" for name, entry in pushed.items()]
+    return RunOutcome(run_dir=run_dir, typed=result, interrupted=interrupted, warnings=warnings, workers_died=died,
+                      hurried=hurried)
 
 
 def turns(scenario: Scenario, targets: tuple[Target, ...]) -> list[tuple[Target, Scenario, float]]:
@@ -334,9 +351,12 @@ def _run_target(
     disruptor: Disruptor | None = None,
     observer: Any = None,
     watcher: RunWatcher | None = None,
+    died: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float | None, Summary | None]:
     """Run one target; its worker shards, disruption records, the wall clock of t = 0 and
-    what the calibration probe saw meanwhile (:class:`wsbench.engine.calibrate.RunProbe`)."""
+    what the calibration probe saw meanwhile (:class:`wsbench.engine.calibrate.RunProbe`).
+    A worker that died is named in ``died``; the sessions it held open count as dropped
+    (cause ``worker_died``) and its shard as incomplete."""
     context = mp.get_context("spawn")
     progress: Any = context.Queue()
     start_ns_value: Any = context.Value("q", 0)
@@ -394,19 +414,27 @@ def _run_target(
             summary = probe.stop()
             probed = Summary.from_json(summary) if summary is not None else None
         records = disruptor.stop() if disruptor is not None else []
-        _reap(workers)
+        _reap(workers, hurry=interrupt.hurry)
         interrupt.workers = []
     shards = []
     for spec, process in zip(specs, workers, strict=True):
         path = Path(spec.shard_path)
-        if not path.exists():
+        shard = load_shard(path) if path.exists() else None
+        if process.exitcode not in (0, None) and not (interrupt.hurry and process.exitcode == -signal.SIGKILL):
+            how = _exit_text(process.exitcode)
+            held = _worker_died(shard) if shard is not None else 0
+            if died is not None:
+                died.append(f"[{target.name}] worker {spec.index} {how}")
+            say(f"[{target.name}] worker {spec.index} {how}: {held} open session(s) counted as dropped "
+                f"(worker_died){'' if shard is not None else '; it left no results'}")
+            _append_event(events_path, "worker_crashed", target=target.name, worker=spec.index,
+                          exitcode=process.exitcode, sessions=len(spec.sessions), dropped=held)
+        elif shard is None:
             say(f"[{target.name}] worker {spec.index} left no results (exit code {process.exitcode})")
+        if shard is None:
             continue
-        shard = load_shard(path)
         if process.exitcode not in (0, None):
             shard["complete"] = False
-            _append_event(events_path, "worker_crashed", target=target.name, worker=spec.index,
-                          exitcode=process.exitcode)
         shards.append(shard)
     return shards, records, t0_unix_s, probed
 
@@ -424,6 +452,28 @@ def _start_probe(scenario: Scenario, say: ProgressFn) -> Any:
         say(f"calibration probe skipped: {exc}")
         return None
     return probe
+
+
+def _exit_text(exitcode: int | None) -> str:
+    """``died (killed by SIGKILL)`` / ``exited with code 1``."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"died (killed by {signal.Signals(-exitcode).name})"
+        except ValueError:
+            return f"died (signal {-exitcode})"
+    return f"exited with code {exitcode}"
+
+
+def _worker_died(shard: dict[str, Any]) -> int:
+    """Account a dead worker's last shard: the sessions it held open dropped (``worker_died``)."""
+    sessions = shard.setdefault("sessions", {})
+    held = int(sessions.get("open_now", 0))
+    sessions["dropped"] = int(sessions.get("dropped", 0)) + held
+    sessions["open_now"] = 0
+    causes = shard.setdefault("drop_causes", {})
+    causes["worker_died"] = causes.get("worker_died", 0) + held
+    shard["complete"] = False
+    return held
 
 
 def load_shard(path: Path) -> dict[str, Any]:
@@ -472,27 +522,38 @@ def _follow(
     *,
     sessions: int,
 ) -> None:
-    """Print progress once a second until every worker has exited (bounded)."""
+    """Print progress once a second until every worker has exited (bounded). A worker that
+    dies is seen within a second (its exit code is polled every 0.25 s) and named."""
     latest: dict[int, dict[str, Any]] = {}
     bound = time.monotonic() + scenario.duration + scenario.reply_timeout + scenario.connect_timeout + 60
     last_line = 0.0
+    dead: set[int] = set()
     while any(p.is_alive() for p in workers):
         if time.monotonic() > bound:
             say(f"[{target.name}] workers did not stop in time; killing them")
             break
+        if interrupt.hurry:
+            break  # a second Ctrl-C: the workers write their shards now; _reap bounds the wait
+        for number, process in enumerate(workers):
+            if number not in dead and process.exitcode not in (None, 0):
+                dead.add(number)
+                latest.pop(number, None)
+                say(f"[{target.name}] worker {number} {_exit_text(process.exitcode)} "
+                    f"(its open sessions count as dropped: worker_died)")
         try:
             message = progress.get(timeout=0.25)
         except queue.Empty:
             continue
-        if "t" in message:
+        if "t" in message and message["worker"] not in dead:
             latest[message["worker"]] = message
         now = time.monotonic()
-        if len(latest) == len(workers) and now - last_line >= 1.0:
+        if latest and len(latest) + len(dead) >= len(workers) and now - last_line >= 1.0:
             last_line = now
-            say(_progress_line(target.name, scenario, latest, sessions))
+            say(_progress_line(target.name, scenario, latest, sessions, died=len(dead)))
 
 
-def _progress_line(name: str, scenario: Scenario, latest: dict[int, dict[str, Any]], sessions: int) -> str:
+def _progress_line(name: str, scenario: Scenario, latest: dict[int, dict[str, Any]], sessions: int,
+                   *, died: int = 0) -> str:
     t = max(m["t"] for m in latest.values())
     total = lambda key: sum(m[key] for m in latest.values())  # noqa: E731
     return (
@@ -500,12 +561,13 @@ def _progress_line(name: str, scenario: Scenario, latest: dict[int, dict[str, An
         f"open {total('open')}/{sessions}  sent {total('sent')}  "
         f"received {total('received')}  failed {total('failed')}  dropped {total('dropped')}  "
         f"cpu {max(m['cpu'] for m in latest.values()):.0f}%"
+        + (f"  WORKERS DIED {died}" if died else "")
     )
 
 
-def _reap(workers: list[mp.process.BaseProcess]) -> None:
-    """Wait for workers; kill (by PID, ours) any that will not stop."""
-    deadline = time.monotonic() + 10
+def _reap(workers: list[mp.process.BaseProcess], *, hurry: bool = False) -> None:
+    """Wait for workers; kill (by PID, ours) any that will not stop (after 1 s when hurried)."""
+    deadline = time.monotonic() + (1.0 if hurry else 10.0)
     for process in workers:
         process.join(max(0.0, deadline - time.monotonic()))
     for process in workers:

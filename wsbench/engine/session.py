@@ -53,6 +53,8 @@ class Session:
         self._abort: Callable[[], None] | None = None
         self._buffered: Callable[[], int] | None = None  # bytes not yet taken by the kernel
         self.pushed_back = False  # the peer stopped reading: sends held back at least once
+        self.opening = False  # an upgrade is under way (a stop cancels it rather than wait)
+        self.aborting = False  # the run ends: the connection is dropped on purpose
         self._closed: asyncio.Future[bool] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._schedule: object = None
@@ -176,6 +178,7 @@ class Session:
     def abort(self) -> None:
         """Drop the connection at once (end of a run that would not close in time)."""
         if self.connected and self._abort is not None:
+            self.aborting = True
             self._abort()
 
     def on_open(
@@ -213,6 +216,8 @@ class Session:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self.aborting:
+            cause = "aborted"
         what = cause.partition(":")[2]
         shown: int | str
         if what in CLOSE_PROBLEMS:  # an invalid close frame: the code as sent, flagged
@@ -244,6 +249,7 @@ class Session:
         delays = None
         while not ctx.stopping and not self.finishing:
             self.recorder.attempted += 1
+            self.opening = True
             try:
                 phases = await ctx.open(self)
             except asyncio.CancelledError:  # the run stops (Ctrl-C) while the upgrade is pending
@@ -251,6 +257,7 @@ class Session:
                 ctx.event("upgrade_failed", session=self.index, failure="cancelled", detail="the run stopped")
                 return
             except UpgradeFailure as failure:
+                self.opening = False
                 self.recorder.upgrade_failed(failure.kind)
                 ctx.event("upgrade_failed", session=self.index, failure=failure.kind,
                           detail=ctx.redact(failure.detail[:160]))
@@ -260,6 +267,7 @@ class Session:
                 if not await ctx.sleep(next(delays)):
                     return
                 continue
+            self.opening = False
             delays = None
             self.recorder.upgrade_ok(phases)
             ctx.event("session_opened", session=self.index,

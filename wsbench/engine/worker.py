@@ -200,16 +200,26 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any, *,
     ctx = WorkerContext(spec, loop, start_ns, clock=clock)
     interrupted = False
 
+    hurry = False  # a second signal: abort every session now, write the shard, exit
+
     def stop(interrupt: bool) -> None:
-        nonlocal interrupted
+        nonlocal interrupted, hurry
+        if interrupt and interrupted:
+            hurry = True
+            wake.set()
         interrupted = interrupted or interrupt
         if not ctx.stopping:
             ctx.request_stop()
-            for session in sessions:
-                session.finish()
+            for session, task in zip(sessions, tasks, strict=True):
+                if session.opening:  # an upgrade under way: cancelled at once, not waited out
+                    task.cancel()
+                else:
+                    session.finish()
+            wake.set()
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop, True)
+    # SIGTERM only: the runner forwards each Ctrl-C (SIGINT stays ignored, so a terminal's
+    # Ctrl-C to the whole group counts once); a second one hurries the stop
+    loop.add_signal_handler(signal.SIGTERM, stop, True)
 
     scenario = spec.scenario
     sessions = [Session(ctx, index) for index in spec.sessions]
@@ -220,6 +230,7 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any, *,
     ]
     all_done = asyncio.gather(*tasks, return_exceptions=True)
     gc.freeze()  # the sessions and their tasks live as long as the run: out of the collector's view
+    wake = asyncio.Event()  # a stop: the loop below looks at once
     deadline_ns = start_ns + int(scenario.duration * _NS)
     timeout_ns = int(scenario.reply_timeout * _NS)
     grace_ns = int((scenario.reply_timeout + 2.0) * _NS)  # for sessions to close after a stop
@@ -233,12 +244,15 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any, *,
         now = clock()
         if now >= deadline_ns and not ctx.stopping:
             stop(False)
-        wake = min(next_second + _GUARD_NS, next_probe + _PROBE_NS)
-        expected = wake
+        wake_ns = min(next_second + _GUARD_NS, next_probe + _PROBE_NS)
+        expected = wake_ns
         try:
-            await asyncio.wait_for(asyncio.shield(all_done), max(0.0, (wake - now) / _NS))
+            await asyncio.wait_for(_first(all_done, wake), max(0.0, (wake_ns - now) / _NS))
         except TimeoutError:
             pass
+        wake.clear()
+        if hurry:
+            break
         now = clock()
         ctx.recorder.loop_lag.record(max(0, now - expected) // 1000)
         ctx.recorder.sample(now)  # the 100 ms buckets: what the counters gained since the last wake
@@ -276,12 +290,12 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any, *,
         # Sessions that would not close in time: drop them and count what was in flight.
         for session in sessions:
             session.abort()
-        await asyncio.wait(tasks, timeout=1.0)
+        await asyncio.wait(tasks, timeout=0.2 if hurry else 1.0)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         for session in sessions:
-            session.on_disconnect(None, "aborted at end of run")
+            session.on_disconnect(None, "aborted at end of run", "aborted")
     errors = _task_errors(tasks) + ctx.errors
     for error in errors:
         ctx.event("worker_error", error=error[-400:])
@@ -299,6 +313,17 @@ def _wake(waiter: asyncio.Future[bool]) -> None:
         waiter.set_result(True)
 
 
+async def _first(done: asyncio.Future[Any], wake: asyncio.Event) -> None:
+    """Until ``done`` completes or ``wake`` is set (neither is cancelled by a timeout)."""
+    if wake.is_set() or done.done():
+        return
+    waiter = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait((asyncio.shield(done), waiter), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+
+
 def _task_errors(tasks: list[asyncio.Task[Any]]) -> list[str]:
     """Tracebacks of session tasks that failed (a wsbench bug: never swallowed)."""
     errors = []
@@ -312,7 +337,7 @@ def _task_errors(tasks: list[asyncio.Task[Any]]) -> list[str]:
 def worker_main(spec: WorkerSpec, start_ns_value: Any, go: Any, progress: Any) -> None:
     """Process entry point: wait for the common start, run, write the last shard."""
     raise_fd_limit()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # until the loop installs its handlers
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner forwards Ctrl-C as SIGTERM
     import uvloop
 
     progress.put({"worker": spec.index, "ready": True})

@@ -190,11 +190,21 @@ def _tokenize(source: str, text: str, offset: int) -> list[_Token]:
     return tokens
 
 
+#: How deep parentheses and signs may nest in one threshold (the parser recurses).
+MAX_NESTING = 64
+
+
 class _Parser:
     def __init__(self, source: str, tokens: list[_Token]) -> None:
         self.source = source
         self.tokens = tokens
         self.index = 0
+        self.depth = 0
+
+    def nested(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.fail(f"nested more than {MAX_NESTING} deep")
 
     def peek(self) -> _Token:
         return self.tokens[self.index]
@@ -241,7 +251,10 @@ class _Parser:
     def unary(self) -> Expr:
         if self.peek().kind == "op" and self.peek().text == "-":
             self.take()
-            return Negate(self.unary())
+            self.nested()
+            node = Negate(self.unary())
+            self.depth -= 1
+            return node
         return self.atom()
 
     def atom(self) -> Expr:
@@ -256,8 +269,10 @@ class _Parser:
         if token.kind == "name":
             return self.metric(token)
         if token.kind == "op" and token.text == "(":
+            self.nested()
             node = self.sum()
             self.expect_op(")")
+            self.depth -= 1
             return node
         raise self.fail("expected a number, a metric or '('", token)
 

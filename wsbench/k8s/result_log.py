@@ -44,6 +44,8 @@ def results_in_log(text: str, *, source: str = "log") -> list[tuple[str, dict[st
         except json.JSONDecodeError as exc:
             raise InputFileError(f"{label}: the Result line is cut short or broken "
                                  f"(column {exc.colno}: {exc.msg})") from exc
+        except RecursionError:
+            raise InputFileError(f"{label}: the Result line is nested too deeply to read") from None
         found.append((label, check_result(data, source=label)))
     return found
 
@@ -62,6 +64,8 @@ def load_results(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
     if RESULT_LINE_MARKER not in text:
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise InputFileError(f"{path}: JSON nested too deeply to read") from None
         except json.JSONDecodeError as exc:
             raise InputFileError(
                 f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}) "
