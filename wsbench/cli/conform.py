@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from wsbench.conform.ingress import IngressOptions
 from wsbench.conform.result import ConformResult, render_table, to_junit_xml
 from wsbench.conform.runner import RunOptions, choose_cases, run_conformance
 from wsbench.errors import InputFileError, UsageError
+from wsbench.scenario import redact_text, secrets_of
 
 if TYPE_CHECKING:
     from wsbench.conform.lab import LabConformance
@@ -155,12 +157,20 @@ def conform(url: str | None, lab: str | None, lab_name: str | None, include: tup
                     lab_name=lab_name)
     assert url is not None
     target = Target.parse(url)
+    secrets = secrets_of((), (url,))  # user:password in the URL: never printed, never written
+
+    def hide(text: str) -> str:
+        return redact_text(text, secrets)
+
     context = _ssl_context(insecure, ca_file) if target.secure else None
-    _preflight(target, timeout, context)
+    try:
+        _preflight(target, timeout, context)
+    except UsageError as exc:
+        raise UsageError(hide(str(exc))) from None
     options = RunOptions(timeout=timeout, wait=wait, concurrency=concurrency, ssl_context=context)
     result = run_conformance(url, options=options, ingress=ingress, **selection)
-    click.echo(render_table(result))
-    _write_outputs(result, out, junit)
+    click.echo(hide(render_table(result)))
+    _write_outputs(result, out, junit, hide)
     return 1 if strict and result.failed else 0
 
 
@@ -236,14 +246,16 @@ def _preflight(target: Target, timeout: float, context: ssl.SSLContext | None) -
         raise UsageError(f"no WebSocket at {target.url}: {exc}{hint}") from exc
 
 
-def _write_outputs(result: ConformResult, out: Path | None, junit: Path | None) -> None:
+def _write_outputs(result: ConformResult, out: Path | None, junit: Path | None,
+                   hide: Callable[[str], str] = str) -> None:
+    """conform.json and the JUnit file, with ``hide`` applied to their text (secrets)."""
     try:
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
-            (out / RESULT_FILE).write_text(result.dumps() + "\n", encoding="utf-8")
+            (out / RESULT_FILE).write_text(hide(result.dumps()) + "\n", encoding="utf-8")
             click.echo(f"result: {out / RESULT_FILE}")
         if junit is not None:
-            junit.write_text(to_junit_xml(result), encoding="utf-8")
+            junit.write_text(hide(to_junit_xml(result)), encoding="utf-8")
             click.echo(f"junit: {junit}")
     except OSError as exc:
         raise InputFileError(f"cannot write results: {exc}") from exc

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -44,7 +45,9 @@ def style_for(index: int) -> dict[str, Any]:
 
 def _svg(fig: Figure, key: str) -> str:
     buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": f"wsbench-{key}"}):
+    with matplotlib.rc_context({"svg.hashsalt": f"wsbench-{key}"}), warnings.catch_warnings():
+        # a page of many targets squeezes a legend: matplotlib's layout advice is not the user's
+        warnings.filterwarnings("ignore", message="constrained_layout not applied", category=UserWarning)
         fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
     text = buffer.getvalue()
     start = text.find("<svg")
