@@ -202,7 +202,7 @@ def test_a_peer_that_hangs_up_before_the_101_is_a_failed_upgrade(tmp_path):
         thread.join(10)
         listener.close()
     assert target["sessions"]["opened"] == 0
-    assert target["upgrade_failures"] == {"closed": 3}
+    assert target["upgrade_failures"] == {"closed_before_101": 3}
 
 
 @pytest.mark.parametrize("transport", ["picows", "websockets"])

@@ -211,7 +211,7 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any, *,
         if not ctx.stopping:
             ctx.request_stop()
             for session, task in zip(sessions, tasks, strict=True):
-                if session.opening:  # an upgrade under way: cancelled at once, not waited out
+                if interrupt and session.opening:  # Ctrl-C: an upgrade under way is cancelled, not waited out
                     task.cancel()
                 else:
                     session.finish()

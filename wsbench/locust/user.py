@@ -24,6 +24,7 @@ from locust import User
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from wsbench.protocol.failures import classify_error
 from wsbench.protocol.stamp import read_seq, stamp_factory
 
 __all__ = ["WebSocketUser", "REQUEST_TYPE"]
@@ -168,18 +169,11 @@ class WebSocketUser(User):  # type: ignore[misc]
 
 
 def _failure_kind(exc: BaseException) -> str:
+    """The upgrade failure in the one vocabulary (:mod:`wsbench.protocol.failures`)."""
     if isinstance(exc, InvalidStatus):
         return f"http_{exc.response.status_code}"
-    if isinstance(exc, (ssl.SSLError, ssl.CertificateError)):
-        return "tls"
     if isinstance(exc, socket.gaierror):
         return "dns"
-    if isinstance(exc, (TimeoutError, socket.timeout)):
-        return "timeout"
-    if isinstance(exc, ConnectionRefusedError):
-        return "refused"
-    if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
-        return "reset"
-    if isinstance(exc, (EOFError, ConnectionClosed)):
-        return "closed"
-    return "other"
+    if isinstance(exc, ConnectionClosed):
+        return "closed_before_101"
+    return classify_error(exc).kind
