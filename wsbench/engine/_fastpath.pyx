@@ -22,6 +22,9 @@ from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from picows.picows cimport WSFrame, WSListener, WSMsgType, WSTransport
 
+#: The listener's contract with transports.py; a build older than it is not used (stale .so)
+LISTENER_VERSION = 2
+
 cdef const char* _HEX = b"0123456789abcdef"
 cdef Py_ssize_t _STAMP_SIZE = 32
 

@@ -51,8 +51,12 @@ from wsbench.protocol.failures import (
 from wsbench.scenario import Scenario
 
 try:  # the compiled listener (setup.py); the pure-Python _Listener below when not built
+    from wsbench.engine._fastpath import LISTENER_VERSION as _BUILT_VERSION
     from wsbench.engine._fastpath import FastListener
-except ImportError:  # pragma: no cover - depends on the build
+except ImportError:  # pragma: no cover - depends on the build (or a build older than the version)
+    FastListener = None
+    _BUILT_VERSION = 0
+if _BUILT_VERSION != 2:  # a stale build (setup.py build_ext not rerun): the Python listener
     FastListener = None
 
 __all__ = ["PicowsTransport", "WebsocketsTransport", "LeanTransport", "choose_transport", "idle_heavy",
