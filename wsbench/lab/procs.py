@@ -98,23 +98,43 @@ def spawn(
         os.close(report_w)
         raise LabError(f"cannot start {argv[0]}: {exc}") from exc
     os.close(report_w)
+    received = bytearray()  # what the launcher reported so far (kept if we are interrupted)
     try:
         launcher.wait(timeout)
-        report = _read_all(report_r, timeout)  # EOF: the exec happened (the fd is close-on-exec)
+        report = _read_all(report_r, timeout, received)  # EOF: the exec happened (close-on-exec)
+        lines = report.decode(errors="replace").split("\n")
+        if launcher.returncode != 0 or not lines[0].isdigit():
+            raise LabError(f"cannot start {argv[0]}: launcher exit {launcher.returncode} {report!r}")
+        pid = int(lines[0])
+        errors = [line for line in lines[1:] if line.startswith("error:")]
+        if errors:
+            raise LabError(errors[0].removeprefix("error: "))
+        return pid, start_time(pid)
+    except BaseException:  # interrupted (Ctrl-C) or failed: nothing we started may outlive this call
+        _abandon(launcher, report_r, received)
+        raise
     finally:
         os.close(report_r)
-    lines = report.decode(errors="replace").split("\n")
-    if launcher.returncode != 0 or not lines[0].isdigit():
-        raise LabError(f"cannot start {argv[0]}: launcher exit {launcher.returncode} {report!r}")
-    pid = int(lines[0])
-    errors = [line for line in lines[1:] if line.startswith("error:")]
-    if errors:
-        raise LabError(errors[0].removeprefix("error: "))
-    return pid, start_time(pid)
 
 
-def _read_all(fd: int, timeout: float) -> bytes:
-    chunks = []
+def _abandon(launcher: subprocess.Popen[bytes], report_r: int, received: bytearray) -> None:
+    """Stop whatever an unfinished spawn started: the launcher and a child still in its
+    process group, then the child it reported (in its own session once it called setsid)."""
+    with contextlib.suppress(OSError):
+        os.killpg(launcher.pid, signal.SIGKILL)
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        launcher.wait(2)
+    _read_all(report_r, 1.0, received)  # EOF at once: every writer is gone or exec'd
+    first = bytes(received).split(b"\n", 1)[0]
+    if first.isdigit():
+        for kill in (os.killpg, os.kill):
+            with contextlib.suppress(OSError):
+                kill(int(first), signal.SIGKILL)
+
+
+def _read_all(fd: int, timeout: float, into: bytearray | None = None) -> bytes:
+    """Read ``fd`` until EOF or ``timeout``; each chunk is also appended to ``into`` as it comes."""
+    into = bytearray() if into is None else into
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
@@ -123,8 +143,8 @@ def _read_all(fd: int, timeout: float) -> bytes:
         chunk = os.read(fd, 4096)
         if not chunk:
             break
-        chunks.append(chunk)
-    return b"".join(chunks)
+        into += chunk
+    return bytes(into)
 
 
 def _stat(pid: int) -> list[str] | None:
