@@ -295,10 +295,11 @@ class Lab:
     def _spawn(self, spec: ProxySpec, info: ProxyInfo) -> ProxyInfo:
         config = proxy_config(self._state, info)
         _write_config(spec, config)
-        pid, started = procs.spawn(
-            spec.argv(config, info.binary), log_file=info.log_file, cwd=info.work_dir, env=spec.env(config)
-        )
-        self._spawned.append((pid, started))
+        with procs.signals_deferred():  # a Ctrl-C now lands after the pid is recorded for down()
+            pid, started = procs.spawn(
+                spec.argv(config, info.binary), log_file=info.log_file, cwd=info.work_dir, env=spec.env(config)
+            )
+            self._spawned.append((pid, started))
         return replace(info, pid=pid, start_time=started)
 
     async def _wait_all_ready(self, infos: list[ProxyInfo], deadline: float) -> None:

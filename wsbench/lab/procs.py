@@ -14,13 +14,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 
 from wsbench.errors import LabError
 
 __all__ = [
     "spawn",
+    "signals_deferred",
     "start_time",
     "is_alive",
     "process_state",
@@ -115,6 +116,19 @@ def spawn(
         raise
     finally:
         os.close(report_r)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block is done: a Ctrl-C that lands while a process is
+    being started (inside ``Popen``, before its pid is known) is delivered once the caller has
+    recorded the pid, so the lab's clean-up knows every process it has to stop."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _abandon(launcher: subprocess.Popen[bytes], report_r: int, received: bytearray) -> None:
