@@ -110,7 +110,7 @@ class _CountingEcho(_Echo):
 
 
 async def _serve(hosts: list[str], port: int, ready_file: str | None, backlog: int,
-                 counters: str | None) -> None:
+                 counters: str | None, reuse_port: bool = False) -> None:
     slots = Counters(counters, create=True).slots if counters else None
 
     def factory(request: WSUpgradeRequest) -> WSListener:
@@ -120,7 +120,7 @@ async def _serve(hosts: list[str], port: int, ready_file: str | None, backlog: i
     for host in hosts:  # the first picks the port (0: any free one), the others take the same
         servers.append(await ws_create_server(
             factory, host, port, backlog=backlog, websocket_handshake_timeout=30,
-            read_buffer_init_size=4096,
+            read_buffer_init_size=4096, reuse_port=reuse_port or None,
         ))
         port = servers[0].sockets[0].getsockname()[1]
     bound = port
@@ -146,11 +146,13 @@ def main() -> None:
     parser.add_argument("--ready-file")
     parser.add_argument("--backlog", type=int, default=4096)
     parser.add_argument("--counters", help="count sessions and echoes into this file (Counters)")
+    parser.add_argument("--reuse-port", action="store_true",
+                        help="SO_REUSEPORT: several processes share one --port (the kernel spreads connections)")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     hosts = args.hosts.split(",") if args.hosts else [args.host]
-    uvloop.run(_serve(hosts, args.port, args.ready_file, args.backlog, args.counters))
+    uvloop.run(_serve(hosts, args.port, args.ready_file, args.backlog, args.counters, args.reuse_port))
 
 
 if __name__ == "__main__":

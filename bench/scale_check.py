@@ -2,13 +2,16 @@
 
     .venv/bin/python bench/scale_check.py                       # 30,000 for 30 s, then 50k, 100k
     .venv/bin/python bench/scale_check.py --sessions 30000 --beyond ""   # only the 30k check
-    .venv/bin/python bench/scale_check.py --sessions 100000 --beyond ""
+    .venv/bin/python bench/scale_check.py --sessions 100000 --ramp 1000 --hold 120 --ping 30 \
+        --beyond "" --max-client-kib 8 --min-rate 1000     # the 100k check (issue 15), ~5 min
 
-Each step runs the real thing end to end: ``wsbench serve --processes S`` (the echo pod,
-started with :func:`wsbench.server.process.start_server`) and
-:func:`wsbench.engine.runner.run_scenario` with P worker processes, ``mode: rate`` at one
+Each step runs the real thing end to end against a fast echo server: ``bench/echo_server.py``
+(picows on uvloop) in S processes sharing one port (``--server picows``, the default, so the
+generator is the measured side), or ``wsbench serve --processes S`` (``--server wsbench``).
+
+:func:`wsbench.engine.runner.run_scenario` runs with P worker processes, ``mode: rate`` at one
 message per 100 s (one echo at open), client pings every ``--ping`` s. Both sides stay
-under the 20,000 open files per process (P for <= 16,000 sessions per client worker, S for
+under the 20,000 open files per process (P for <= 19,000 sessions per client worker, S for
 ~12,000 per server worker), and the sessions are spread over several loopback source
 addresses when one address's ephemeral ports (``/proc/sys/net/ipv4/ip_local_port_range``)
 would not be enough.
@@ -23,7 +26,7 @@ signs (softnet backlog drops, listen-queue overflows, SYN retransmissions). Afte
 ``--beyond`` sizes in order and stops at the first failure, saying why.
 
 Bounded: every step has a duration (ramp + hold) and run_scenario's own caps; the server
-is stopped by its PID (``ServerProcess.stop``) whatever happens.
+is stopped by its PID(s) whatever happens.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ import json
 import math
 import os
 import shutil
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -47,14 +53,20 @@ from wsbench.engine.runner import run_scenario
 from wsbench.scenario import parse_scenario
 from wsbench.server.process import ServeOptions, start_server
 
-__all__ = ["main", "StepResult", "run_step"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from echo_server import Counters  # noqa: E402
 
-#: Under the 20,000 open-files cap per process. The client's sessions are split exactly
-#: (round robin); fewer, fuller workers batch more work per loop iteration (cheaper).
-CLIENT_SESSIONS_PER_PROCESS = 16_000
-#: The server's workers share one listening socket, so the split is only roughly even:
-#: more headroom.
+__all__ = ["main", "StepResult", "run_step", "PicowsServers"]
+
+#: Under the 20,000 open-files cap per process (a worker needs ~30 more descriptors). The
+#: client's sessions are split exactly (round robin); fewer, fuller workers batch more work
+#: per loop iteration and pay the fixed memory of a process (~50 MiB: Python, numpy, uvloop)
+#: fewer times.
+CLIENT_SESSIONS_PER_PROCESS = 19_000
+#: The server's workers share one listening socket (or port), so the split is only roughly
+#: even: more headroom.
 SERVER_SESSIONS_PER_PROCESS = 12_000
+HERE = Path(__file__).resolve().parent
 SESSIONS_PER_SOURCE = 20_000  # ephemeral ports per source address, with room to spare
 MIB = 1024 * 1024
 
@@ -88,6 +100,55 @@ def ephemeral_ports() -> int:
         return 28_232
 
 
+class PicowsServers:
+    """``bench/echo_server.py`` x N on one port (SO_REUSEPORT), each counting its sessions.
+
+    The fast echo server (picows on uvloop), so that the generator is the measured side:
+    ``wsbench serve`` (websockets) needs more CPU per session than the client it serves.
+    Stopped by their PIDs.
+    """
+
+    def __init__(self, processes: int, workdir: str, host: str = "127.0.0.1") -> None:
+        with socket.socket() as probe:  # a free port for all of them
+            probe.bind((host, 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"ws://{host}:{self.port}/"
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.counters: list[Counters] = []
+        for index in range(processes):
+            ready = os.path.join(workdir, f"echo-{index}.ready")
+            counters = os.path.join(workdir, f"echo-{index}.counters")
+            self.processes.append(subprocess.Popen(
+                [sys.executable, str(HERE / "echo_server.py"), "--host", host, "--port", str(self.port),
+                 "--reuse-port", "--backlog", "8192", "--counters", counters, "--ready-file", ready],
+                stdin=subprocess.DEVNULL, start_new_session=True))
+            deadline = time.monotonic() + 20
+            while not os.path.exists(ready):
+                if self.processes[-1].poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise SystemExit("scale check: an echo server did not start")
+                time.sleep(0.02)
+            self.counters.append(Counters(counters))
+
+    @property
+    def pids(self) -> set[int]:
+        return {p.pid for p in self.processes}
+
+    def stats(self, timeout: float = 10) -> dict[str, int]:
+        return {"sessions_open": sum(c.read()["open"] for c in self.counters)}
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.kill(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait(5)
+
+
 @dataclass
 class StepResult:
     """What one step measured."""
@@ -103,6 +164,9 @@ class StepResult:
     open_s: float | None = None
     held_s: float = 0.0
     server_open_mid_hold: int | None = None  # the most the server counted (polled every 5 s)
+    server: str = ""  # which echo server, how many processes
+    max_client_kib: float = 0.0  # fail above this many KiB of client RSS per session (0: no bound)
+    min_rate: float = 0.0  # fail when all sessions were open slower than this (sessions/s; 0: no bound)
     client_rss: dict[int, int] = field(default_factory=dict)  # pid -> peak RSS (bytes)
     server_rss: dict[int, int] = field(default_factory=dict)
     first_rss: dict[int, int] = field(default_factory=dict)  # pid -> RSS at its first sample
@@ -115,9 +179,9 @@ class StepResult:
 class MemorySampler(threading.Thread):
     """Samples the RSS of the client workers and the server processes once a second."""
 
-    def __init__(self, server_pid: int) -> None:
+    def __init__(self, server_pids: set[int]) -> None:
         super().__init__(daemon=True, name="rss-sampler")
-        self.server_pid = server_pid
+        self.server_roots = server_pids
         self.client: dict[int, int] = {}  # pid -> peak RSS
         self.server: dict[int, int] = {}
         self.first: dict[int, int] = {}  # pid -> RSS at its first sample (before most sessions)
@@ -127,12 +191,13 @@ class MemorySampler(threading.Thread):
     def run(self) -> None:
         me = psutil.Process()
         while not self.stop_event.wait(1.0):
-            try:
-                server = psutil.Process(self.server_pid)
-                server_pids = {self.server_pid} | {p.pid for p in server.children(recursive=True)}
-            except psutil.Error:
-                server_pids = set()
-            for child in me.children(recursive=True):
+            server_pids = set(self.server_roots)
+            for root in self.server_roots:
+                try:
+                    server_pids |= {p.pid for p in psutil.Process(root).children(recursive=True)}
+                except psutil.Error:
+                    continue
+            for child in [me, *me.children(recursive=True)]:  # the runner (this process) counts too
                 try:
                     rss = child.memory_info().rss
                     self.first.setdefault(child.pid, rss)
@@ -146,22 +211,30 @@ class MemorySampler(threading.Thread):
                     continue
 
 
-def run_step(n: int, *, hold: float, ramp: float, ping: float, out: str, quiet: bool) -> StepResult:
+def run_step(n: int, *, hold: float, ramp: float, ping: float, out: str, quiet: bool,
+             server_kind: str = "picows", max_client_kib: float = 0.0, min_rate: float = 0.0) -> StepResult:
     """Open ``n`` sessions at ``ramp`` per second, hold them ``hold`` s, check for drops."""
     client_processes = max(2, math.ceil(n / CLIENT_SESSIONS_PER_PROCESS))
     server_processes = max(2, math.ceil(n / SERVER_SESSIONS_PER_PROCESS))
     per_source = min(SESSIONS_PER_SOURCE, ephemeral_ports() - 2_000)
     sources = [f"127.0.3.{i + 1}" for i in range(max(1, math.ceil(n / per_source)))]
-    step = StepResult(n, client_processes, server_processes, sources, ramp=ramp)
+    step = StepResult(n, client_processes, server_processes, sources, ramp=ramp,
+                      max_client_kib=max_client_kib, min_rate=min_rate)
     open_s_planned = n / ramp
     duration = open_s_planned * 1.4 + hold + 10.0  # room for a ramp that lags (busy machine)
     started = time.monotonic()
     kernel_before = kernel_counters()
-    server = start_server(
-        ServeOptions(processes=server_processes, pod_name="scale-echo", drain_s=5),
-        timeout=60,
-    )
-    sampler = MemorySampler(server.pid)
+    if server_kind == "picows":
+        server: Any = PicowsServers(server_processes, out)
+        server_pids = server.pids
+    else:
+        server = start_server(
+            ServeOptions(processes=server_processes, pod_name="scale-echo", drain_s=5),
+            timeout=60,
+        )
+        server_pids = {server.pid}
+    step.server = f"{server_kind} x {server_processes}"
+    sampler = MemorySampler(server_pids)
     sampler.start()
     mid_hold: dict[str, Any] = {"stop": threading.Event()}
 
@@ -263,6 +336,11 @@ def _judge(step: StepResult, result: dict[str, Any], run_dir: Path, *, ramp: flo
         reasons.append(f"the server counted at most {step.server_open_mid_hold} open")
     if not result.get("complete"):
         reasons.append("run not complete")
+    client_kib = sum(step.client_rss.values()) / 1024 / max(1, n)
+    if step.max_client_kib and client_kib > step.max_client_kib:
+        reasons.append(f"client memory {client_kib:.1f} KiB per session > {step.max_client_kib:g}")
+    if step.min_rate and step.open_s and n / step.open_s < step.min_rate:
+        reasons.append(f"opened at {n / step.open_s:,.0f}/s < {step.min_rate:,.0f}/s")
     step.passed = not reasons
 
 
@@ -289,7 +367,7 @@ def print_step(step: StepResult) -> None:
     n = step.sessions
     c, verdict = step.counts, "PASS" if step.passed else "FAIL"
     print(f"\n== {n:,} sessions: {verdict}")
-    print(f"  processes: client {step.client_processes}, server {step.server_processes}; "
+    print(f"  processes: client {step.client_processes} workers + the runner, server {step.server}; "
           f"source addresses {step.sources[0]}..{step.sources[-1]} ({len(step.sources)})")
     print(f"  opened {c.get('opened', 0):,}  failed {c.get('failed', 0):,}  "
           f"dropped {c.get('dropped', 0):,}  peak open {c.get('peak_open', 0):,}  "
@@ -329,6 +407,13 @@ def main() -> None:
     parser.add_argument("--ping", type=float, default=10.0, help="client ping interval, s (default 10)")
     parser.add_argument("--beyond", default="50000,100000",
                         help="larger sizes tried after a pass, in order; stop at the first failure")
+    parser.add_argument("--server", choices=("picows", "wsbench"), default="picows",
+                        help="echo server: picows = bench/echo_server.py processes sharing one port "
+                             "(fast: the generator is the measured side; default); wsbench = wsbench serve")
+    parser.add_argument("--max-client-kib", type=float, default=0.0,
+                        help="fail a step whose client RSS (workers + runner) exceeds this per session")
+    parser.add_argument("--min-rate", type=float, default=0.0,
+                        help="fail a step whose sessions were not all open at this rate (sessions/s)")
     parser.add_argument("--out", help="where results go (default: a temporary folder, removed)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary results folder")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -352,7 +437,8 @@ def main() -> None:
             print(f"\n-- {n:,} sessions ...", flush=True)
             ramp = args.ramp if n == args.sessions else args.ramp_beyond
             step = run_step(n, hold=args.hold, ramp=ramp, ping=args.ping, out=out,
-                            quiet=args.quiet)
+                            quiet=args.quiet, server_kind=args.server,
+                            max_client_kib=args.max_client_kib, min_rate=args.min_rate)
             steps.append(step)
             print_step(step)
             if not step.passed:

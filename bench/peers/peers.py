@@ -187,10 +187,9 @@ def _artillery(job: Job) -> Launch:
 
 
 def _install_locust() -> str:
-    try:
-        import locust  # noqa: F401
-        import websocket  # noqa: F401
-    except ImportError:
+    try:  # in a child: importing locust here would monkey-patch this process (gevent)
+        _run([PYTHON, "-c", "import locust, websocket"], timeout=120)
+    except RuntimeError:
         _run([PYTHON, "-m", "pip", "install", "--quiet", "--target", str(SCRATCH / "locust"),
               "locust", "websocket-client"])
     out = _run([PYTHON, "-m", "locust", "--version"], timeout=120)
