@@ -230,7 +230,7 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any, *,
     ]
     all_done = asyncio.gather(*tasks, return_exceptions=True)
     gc.freeze()  # the sessions and their tasks live as long as the run: out of the collector's view
-    wake = asyncio.Event()  # a stop: the loop below looks at once
+    wake = _Wake(loop)  # a stop: the loop below looks at once
     deadline_ns = start_ns + int(scenario.duration * _NS)
     timeout_ns = int(scenario.reply_timeout * _NS)
     grace_ns = int((scenario.reply_timeout + 2.0) * _NS)  # for sessions to close after a stop
@@ -246,10 +246,7 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any, *,
             stop(False)
         wake_ns = min(next_second + _GUARD_NS, next_probe + _PROBE_NS)
         expected = wake_ns
-        try:
-            await asyncio.wait_for(_first(all_done, wake), max(0.0, (wake_ns - now) / _NS))
-        except TimeoutError:
-            pass
+        await _until(loop, all_done, wake, max(0.0, (wake_ns - now) / _NS))
         wake.clear()
         if hurry:
             break
@@ -308,20 +305,51 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any, *,
     return not interrupted
 
 
+class _Wake:
+    """A flag that also ends the worker loop's current wait (an Event, without its Task)."""
+
+    __slots__ = ("_loop", "flag", "waiter")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.flag = False
+        self.waiter: asyncio.Future[bool] | None = None
+
+    def set(self) -> None:
+        self.flag = True
+        if self.waiter is not None:
+            _wake(self.waiter)
+
+    def clear(self) -> None:
+        self.flag = False
+
+
+async def _until(loop: asyncio.AbstractEventLoop, done: asyncio.Future[Any], wake: _Wake,
+                 seconds: float) -> None:
+    """Until ``done`` completes, ``wake`` is set or ``seconds`` have passed (a timer and a
+    callback: no Task, no shield, unlike ``wait_for``; the worker's loop wakes 10 times a
+    second)."""
+    if done.done() or wake.flag:
+        return
+    waiter: asyncio.Future[bool] = loop.create_future()
+    timer = loop.call_later(seconds, _wake, waiter)
+
+    def on_done(_: asyncio.Future[Any]) -> None:
+        _wake(waiter)
+
+    done.add_done_callback(on_done)
+    wake.waiter = waiter
+    try:
+        await waiter
+    finally:
+        timer.cancel()
+        done.remove_done_callback(on_done)
+        wake.waiter = None
+
+
 def _wake(waiter: asyncio.Future[bool]) -> None:
     if not waiter.done():
         waiter.set_result(True)
-
-
-async def _first(done: asyncio.Future[Any], wake: asyncio.Event) -> None:
-    """Until ``done`` completes or ``wake`` is set (neither is cancelled by a timeout)."""
-    if wake.is_set() or done.done():
-        return
-    waiter = asyncio.ensure_future(wake.wait())
-    try:
-        await asyncio.wait((asyncio.shield(done), waiter), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        waiter.cancel()
 
 
 def _task_errors(tasks: list[asyncio.Task[Any]]) -> list[str]:

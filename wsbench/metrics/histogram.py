@@ -59,6 +59,8 @@ class Histogram:
         "_offset",
         "_counts",
         "_view",
+        "_version",
+        "_encoded",
     )
 
     def __init__(
@@ -95,6 +97,8 @@ class Histogram:
         self._view = memoryview(self._counts)  # scalar += through it is ~3x faster
         #: How many recorded values were above ``highest`` (recorded as ``highest``).
         self.clamped = 0
+        self._version = 0  # bumped by every change: encode() reuses its text until then
+        self._encoded: tuple[int, str] | None = None
 
     # --- layout ---------------------------------------------------------------------
 
@@ -148,6 +152,7 @@ class Histogram:
                 shift = (value | self._mask).bit_length() - self._bucket_shift
                 index = (shift << self._half_magnitude) + (value >> shift) - self._offset
                 self._view[index] += count
+                self._version += 1
                 return
         except (AttributeError, TypeError):  # numpy integers, or not an integer at all
             pass
@@ -159,6 +164,7 @@ class Histogram:
             value = self._highest
             self.clamped += count
         self._counts[self.index_of(value)] += count
+        self._version += 1
 
     def record_many(self, values: npt.ArrayLike) -> None:
         """Record every value of an integer array or sequence, once each (vectorised)."""
@@ -174,6 +180,7 @@ class Histogram:
             array = np.minimum(array, self._highest)
         # np.add.at beats np.bincount at every batch size with numpy >= 2 (measured)
         np.add.at(self._counts, self._indices(array.astype(np.int64, copy=False)), 1)
+        self._version += 1
 
     def merge(self, other: Histogram) -> None:
         """Add ``other``'s counts (and ``clamped``) to this histogram, exactly."""
@@ -183,6 +190,7 @@ class Histogram:
             raise ValueError(f"cannot merge layout {other.layout} into {self.layout}")
         self._counts += other._counts
         self.clamped += other.clamped
+        self._version += 1
 
     def to_sparse(self) -> tuple[list[int], list[int]]:
         """``(indices, counts)`` of the non-empty buckets, as JSON-able lists."""
@@ -202,6 +210,7 @@ class Histogram:
         if int(amounts.min()) < 0:
             raise ValueError("counts must be >= 0")
         np.add.at(self._counts, where, amounts)
+        self._version += 1
 
     def copy(self) -> Histogram:
         """An independent histogram with the same layout, counts and ``clamped``."""
@@ -216,6 +225,7 @@ class Histogram:
         """Forget every recorded value."""
         self._counts.fill(0)
         self.clamped = 0
+        self._version += 1
 
     # --- statistics -----------------------------------------------------------------
 
@@ -315,7 +325,13 @@ class Histogram:
     # --- wire format ----------------------------------------------------------------
 
     def encode(self) -> str:
-        """The standard HdrHistogram V2 compressed, base64 form of the counts."""
+        """The standard HdrHistogram V2 compressed, base64 form of the counts.
+
+        The text is kept until the next change: a worker writes its shard every second, and
+        an idle run's histograms do not change (~1 ms each to encode).
+        """
+        if self._encoded is not None and self._encoded[0] == self._version:
+            return self._encoded[1]
         nonzero = np.flatnonzero(self._counts)
         words = _run_length_words(self._counts[nonzero], nonzero)
         varints = _write_varints(words)
@@ -324,7 +340,9 @@ class Histogram:
         )
         compressed = zlib.compress(payload + varints)
         outer = _OUTER_HEADER.pack(_COMPRESSED_COOKIE, len(compressed))
-        return base64.b64encode(outer + compressed).decode("ascii")
+        text = base64.b64encode(outer + compressed).decode("ascii")
+        self._encoded = (self._version, text)
+        return text
 
     @classmethod
     def decode(cls, text: str | bytes) -> Histogram:
@@ -382,6 +400,7 @@ class Histogram:
         self.__init__(lowest=lowest, highest=highest, significant_digits=digits)  # type: ignore[misc]
         self._counts[:] = state["counts"]
         self.clamped = state["clamped"]
+        self._version += 1
 
 
 def merge_all(hists: Iterable[Histogram]) -> Histogram:
