@@ -283,6 +283,7 @@ def main() -> None:
         os.sched_setaffinity(0, {server_cpu})  # the harness polls from the server's CPU
     root = args.keep or tempfile.mkdtemp(prefix="wsbench-peers-")
     os.makedirs(root, exist_ok=True)
+    epmd_before = subprocess.run(["pgrep", "-x", "epmd"], capture_output=True).returncode == 0
     server = Server(server_cpu, root)
     raw: dict[str, Any] = {"rtt": {p: [] for p in peers},
                            "idle": {str(n): {p: [] for p in peers} for n in args.idle}}
@@ -308,6 +309,8 @@ def main() -> None:
                           file=sys.stderr, flush=True)
     finally:
         server.stop()
+        if "tsung" in peers and not epmd_before and shutil.which("epmd"):
+            subprocess.run(["epmd", "-kill"], capture_output=True, timeout=10)  # Tsung's Erlang started it
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
     rows = summarise(args, raw)
