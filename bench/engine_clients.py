@@ -313,6 +313,11 @@ class _Counts:
     pongs = 0
 
 
+def _local(cfg: dict[str, Any]) -> tuple[str, int] | None:
+    """The source address to bind (None: the kernel chooses, as in bench/peers)."""
+    return (cfg["source"], 0) if cfg.get("source") else None
+
+
 async def _ramp(cfg: dict[str, Any], open_one: Any) -> None:
     """Start ``open_one()`` tasks at ``ramp`` per second (all at once if ramp is 0)."""
     loop = asyncio.get_running_loop()
@@ -373,7 +378,7 @@ async def bare_picows(cfg: dict[str, Any]) -> None:
 
     async def open_one() -> None:
         try:
-            transport, _ = await ws_connect(Client, cfg["url"], local_addr=(cfg["source"], 0),
+            transport, _ = await ws_connect(Client, cfg["url"], local_addr=_local(cfg),
                                             websocket_handshake_timeout=30,
                                             enable_auto_ping=bool(cfg.get("ping")) and not batched,
                                             auto_ping_idle_timeout=cfg.get("ping") or 10,
@@ -413,7 +418,7 @@ async def bare_websockets(cfg: dict[str, Any]) -> None:
 
     async def open_one() -> None:
         try:
-            ws = await connect(cfg["url"], local_addr=(cfg["source"], 0), ping_interval=None,
+            ws = await connect(cfg["url"], local_addr=_local(cfg), ping_interval=None,
                                open_timeout=30)
         except Exception:
             counts.failed += 1

@@ -228,7 +228,7 @@ def _wsbench(job: Job) -> Launch:
 
 def _bare(client: str) -> Callable[[Job], Launch]:
     def launch(job: Job) -> Launch:
-        cfg = {"client": client, "test": job.test, "url": job.url, "source": "127.0.0.1",
+        cfg = {"client": client, "test": job.test, "url": job.url, "source": None,  # as every peer
                "sessions": job.sessions, "messages": job.messages, "ramp": job.ramp,
                "hold_s": job.hold, "deadline_s": job.deadline_s}
         return Launch([PYTHON, str(BENCH / "engine_clients.py"), json.dumps(cfg)], _env())

@@ -247,6 +247,10 @@ def table(args: argparse.Namespace, rows: dict[str, dict[str, float]], versions:
     return "\n".join(lines)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated, from: " + ", ".join(PEERS))
@@ -272,6 +276,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown peers {unknown}; from {', '.join(PEERS)}")
 
+    signal.signal(signal.SIGTERM, _interrupt)  # stopped: the finally blocks stop every peer and the server
     print("installing / checking the peers ...", file=sys.stderr, flush=True)
     versions, missing = install_all(args.peers)
     for peer, why in missing.items():
