@@ -109,6 +109,8 @@ class PicowsServers:
     """
 
     def __init__(self, processes: int, workdir: str, host: str = "127.0.0.1") -> None:
+        workdir = os.path.abspath(workdir)
+        os.makedirs(workdir, exist_ok=True)
         with socket.socket() as probe:  # a free port for all of them
             probe.bind((host, 0))
             self.port = probe.getsockname()[1]
