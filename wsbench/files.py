@@ -14,7 +14,8 @@ from typing import Any
 
 from wsbench.errors import InputFileError
 
-__all__ = ["write_atomic", "write_json_atomic", "read_json", "loads_json"]
+__all__ = [
+    "read_text", "write_atomic", "write_json_atomic", "read_json", "loads_json"]
 
 
 def write_atomic(path: str | Path, text: str) -> None:
@@ -36,18 +37,22 @@ def write_json_atomic(path: str | Path, data: Any, *, indent: int | None = 1, co
         write_atomic(path, json.dumps(data, indent=indent) + "\n")
 
 
-def read_json(path: str | Path) -> Any:
-    """The parsed JSON of ``path``; InputFileError (one line naming the file) when it cannot be."""
+def read_text(path: str | Path) -> str:
+    """The UTF-8 text of ``path``; InputFileError (one line naming the file) when it cannot be read."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise InputFileError(f"{path}: no such file") from exc
     except IsADirectoryError as exc:
         raise InputFileError(f"{path}: is a directory, not a JSON file") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise InputFileError(f"{path}: cannot read: {exc}") from exc
-    return loads_json(text, str(path))
+
+
+def read_json(path: str | Path) -> Any:
+    """The parsed JSON of ``path``; InputFileError (one line naming the file) when it cannot be."""
+    return loads_json(read_text(path), str(path))
 
 
 def loads_json(text: str, label: str) -> Any:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from wsbench.errors import InputFileError
+from wsbench.files import read_text
 from wsbench.report.load import check_result
 
 __all__ = ["RESULT_LINE_MARKER", "result_line", "results_in_log", "load_results"]
@@ -53,14 +54,7 @@ def results_in_log(text: str, *, source: str = "log") -> list[tuple[str, dict[st
 def load_results(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
     """The Results in one file: a ``result.json``, or logs holding Result lines."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise InputFileError(f"{path}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise InputFileError(f"{path}: is a directory, not a JSON file") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"{path}: cannot read: {exc}") from exc
+    text = read_text(path)
     if RESULT_LINE_MARKER not in text:
         try:
             data = json.loads(text)
