@@ -100,9 +100,11 @@ def test_header_routing_reaches_the_alt_pods_20_of_20(seven: tuple[Path, Lab], p
     _, lab = seven
 
     async def both() -> tuple[list[str], list[str]]:
-        routed = [await _pod(lab, proxy, True) for _ in range(20)]
-        plain = [await _pod(lab, proxy, False) for _ in range(20)]
-        return routed, plain
+        # concurrently: Envoy holds each closed downstream connection for its
+        # delayed_close_timeout (1 s by default), so 40 sessions one after the other took 40 s
+        routed = await asyncio.gather(*(_pod(lab, proxy, True) for _ in range(20)))
+        plain = await asyncio.gather(*(_pod(lab, proxy, False) for _ in range(20)))
+        return list(routed), list(plain)
 
     routed, plain = asyncio.run(both())
     assert routed == ["alt-0"] * 20
