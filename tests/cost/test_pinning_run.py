@@ -31,8 +31,9 @@ def _cmdline(process: psutil.Process) -> str:
 
 
 def _burners() -> list[subprocess.Popen[bytes]]:
-    """One CPU-bound process per core: the machine is busy whatever the run does."""
-    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in os.sched_getaffinity(0)]
+    """One CPU-bound process on each core: the machine is busy whatever the run does."""
+    return [subprocess.Popen(["taskset", "-c", str(core), sys.executable, "-c", "while True: pass"])
+            for core in sorted(os.sched_getaffinity(0))]
 
 
 def test_run_lab_pins_apart_records_it_and_says_when_the_machine_bounds_it(tmp_path: Path) -> None:
@@ -41,7 +42,7 @@ def test_run_lab_pins_apart_records_it_and_says_when_the_machine_bounds_it(tmp_p
         run = subprocess.Popen(
             [sys.executable, "-m", "wsbench", "run", "--lab", "nginx", "--lab-name", f"pin-{os.getpid()}",
              "--sessions", "10", "--ramp", "0", "--duration", "5", "--mode", "rate", "--rate", "5",
-             "--out", str(tmp_path)],
+             "--disrupt", "pod-restart@2s:pod-0", "--out", str(tmp_path)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "WSBENCH_LAB_DIR": str(tmp_path / "labs")})
         try:  # the workers, while they run: on the generator's cores only
@@ -71,6 +72,10 @@ def test_run_lab_pins_apart_records_it_and_says_when_the_machine_bounds_it(tmp_p
     cost = target["proxy_cost"]
     assert cost["pinned_cores"] == lab and set(cost["cpus_ran_on"]) <= set(lab), cost
     assert result["scenario"]["processes"] == len(generator)
+    # a pod restarted by the run starts on the lab's cores, where the old one ran, not on the
+    # generator's (there, beside a burner, it took over 10 s to start: the restart failed)
+    (restart,) = target["disruptions"]
+    assert restart["ok"] is True and restart["new_ready_s"] < 5, restart
     machine = target["machine_cpu"]
     assert machine["busy_percent"] >= 90 and machine["bounded_by_machine"] is True, machine
     html = (result_path.parent / "report.html").read_text()
