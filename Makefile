@@ -17,10 +17,14 @@ demo: venv
 	$(BIN)/wsbench run
 
 ## test: install everything the tests need (Python packages; as root also the lab's proxies and chromium), then pytest
+## test: the suite on two pytest-xdist workers, one test file per worker at a time
+## (--dist loadfile; tests/conftest.py gives each worker its own lab folder);
+## PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 2
 test: venv
 	./scripts/test-setup
 	$(BIN)/ruff check wsbench tests bench scenarios
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 ## ci-gate: the project's own performance gate, live through the lab's nginx, against the
 ## committed baseline: message latency p50 and p99 at most +100 % (2x), judged RAW, plus the
