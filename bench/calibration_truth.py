@@ -1,12 +1,12 @@
 """Calibration truth: the CI gate's run, idle and with a CPU burner on one core, interleaved.
 
-    PYTHONPATH=. python bench/calibration_truth.py --pairs 5 --out /tmp/calibration-truth
+    PYTHONPATH=. python bench/calibration_truth.py --pairs 5 --burners 2 --out /tmp/calibration-truth
 
 Runs ``scenarios/ci-gate.yaml`` through a lab nginx of its own (``WSBENCH_LAB_DIR`` in the
 output folder), alternating an idle run and a run with ``python -c 'while True: pass'`` pinned
-to core 0, and prints per run the raw p50 and the p50 taken to the first idle run's machine by
-the gate's model (:func:`wsbench.result.calibration.machine_factor`), then the medians of
-each group. The question: do calibrated medians agree within 10 % where raw medians do not?
+to cores 0 .. BURNERS-1, and prints per run the raw p50 and p99 and the same taken to the first
+idle run's machine by the gate's model (:func:`wsbench.result.calibration.machine_factor`),
+then the medians of each group. The question: do calibrated medians agree within 10 % where raw medians do not?
 Not a test: it takes minutes and the answer depends on the machine (see baselines/README.md).
 """
 
@@ -39,6 +39,7 @@ def _run(out: Path, label: str, env: dict[str, str]) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--burners", type=int, default=2, help="busy loops, one pinned to each of cores 0..N-1")
     parser.add_argument("--out", type=Path, default=Path("/tmp/calibration-truth"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -49,39 +50,40 @@ def main() -> None:
     try:
         for index in range(args.pairs):
             for label in ("idle", "burn") if index % 2 == 0 else ("burn", "idle"):
-                burner = None
-                if label == "burn":
-                    burner = subprocess.Popen(["taskset", "-c", "0", sys.executable, "-c", "while True: pass"])
+                burners = [subprocess.Popen(["taskset", "-c", str(core), sys.executable, "-c", "while True: pass"])
+                           for core in range(args.burners if label == "burn" else 0)]
                 try:
                     paths[label].append(_run(args.out, f"{label}-{index}", env))
                 finally:
-                    if burner is not None:
+                    for burner in burners:
                         burner.kill()
                         burner.wait(5)
     finally:
         subprocess.run([sys.executable, "-m", "wsbench", "lab", "down"], env=env, timeout=60,
                        stdout=subprocess.DEVNULL, check=False)
     reference = Result.from_json(json.loads(paths["idle"][0].read_text()))
-    rows: dict[str, list[tuple[float, float]]] = {"idle": [], "burn": []}
-    for label, files in paths.items():
-        for path in files:
-            run = Result.from_json(json.loads(path.read_text()))
-            target = run.targets["nginx"]
-            raw = float(target.rtt.p50)
-            factor = machine_factor(run.generator.calibration, reference.generator.calibration,
-                                    run_target="nginx", base_target="nginx", url=target.url, statistic="p50")
-            calibrated = factor.apply(raw) if factor is not None else raw
-            rows[label].append((raw, calibrated))
-            print(f"{label}  raw p50 {raw:.3f} ms  calibrated {calibrated:.3f} ms  "
-                  f"({factor.describe() if factor else 'no calibration'})")
-    medians = {label: (statistics.median(r for r, _ in values), statistics.median(c for _, c in values))
-               for label, values in rows.items()}
-    raw_change = medians["burn"][0] / medians["idle"][0] - 1
-    calibrated_change = medians["burn"][1] / medians["idle"][1] - 1
-    print(f"median raw p50: idle {medians['idle'][0]:.3f} ms, burn {medians['burn'][0]:.3f} ms ({raw_change:+.0%})")
-    print(f"median calibrated p50: idle {medians['idle'][1]:.3f} ms, burn {medians['burn'][1]:.3f} ms "
-          f"({calibrated_change:+.0%})")
-
+    for statistic in ("p50", "p99"):
+        rows: dict[str, list[tuple[float, float]]] = {"idle": [], "burn": []}
+        for label, files in paths.items():
+            for path in files:
+                run = Result.from_json(json.loads(path.read_text()))
+                target = run.targets["nginx"]
+                raw = float(getattr(target.rtt, statistic))
+                factor = machine_factor(run.generator.calibration, reference.generator.calibration,
+                                        run_target="nginx", base_target="nginx", url=target.url,
+                                        statistic=statistic)
+                calibrated = factor.apply(raw) if factor is not None else raw
+                rows[label].append((raw, calibrated))
+                print(f"{label}  raw {statistic} {raw:.3f} ms  calibrated {calibrated:.3f} ms  "
+                      f"({factor.describe() if factor else 'no calibration'})")
+        medians = {label: (statistics.median(r for r, _ in values), statistics.median(c for _, c in values))
+                   for label, values in rows.items()}
+        raw_change = medians["burn"][0] / medians["idle"][0] - 1
+        calibrated_change = medians["burn"][1] / medians["idle"][1] - 1
+        print(f"median raw {statistic}: idle {medians['idle'][0]:.3f} ms, burn {medians['burn'][0]:.3f} ms "
+              f"({raw_change:+.0%})")
+        print(f"median calibrated {statistic}: idle {medians['idle'][1]:.3f} ms, burn {medians['burn'][1]:.3f} ms "
+              f"({calibrated_change:+.0%})")
 
 if __name__ == "__main__":
     main()
