@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import resource
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -125,7 +126,7 @@ async def _paced(probe: _Probe, transport: Any, *, interval_ns: int, count: int 
     return paced
 
 
-async def _connect(probe: _Probe, url: str) -> Any:
+async def _connect(probe: _Probe, url: str, *, ca_file: str | None = None) -> Any:
     from picows import ws_connect
 
     from wsbench.protocol.url import parse_ws_url
@@ -133,12 +134,13 @@ async def _connect(probe: _Probe, url: str) -> Any:
     # on the loop's own transport, as the engine's picows transport (picows' default,
     # aiofastnet, measured ~0.3 ms of CPU per probe round trip against ~0.1 here)
     endpoint = parse_ws_url(url)
+    context = ssl.create_default_context(cafile=ca_file) if endpoint.secure else None
     sock = socket.socket(socket.AF_INET6 if ":" in endpoint.host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setblocking(False)
     try:
         await asyncio.get_running_loop().sock_connect(sock, (endpoint.host, endpoint.port))
         transport, _listener = await ws_connect(probe.factory, url, socket_factory=lambda _url: sock,
-                                                enable_auto_ping=False, max_redirects=0)
+                                                ssl_context=context, enable_auto_ping=False, max_redirects=0)
     except BaseException:
         sock.close()
         raise
@@ -262,6 +264,11 @@ def calibrate(plan: CalibrationPlan | None = None, *, clock: Callable[[], int] =
 class RunProbe:
     """The same paced round trips, in a thread, while a target is measured (``calibration.during``).
 
+    ``url``: where to send them (a lab target: the reference echo behind the proxy under test,
+    ``<proxy>/wsbench-reference``, so the probe pays the same proxy path as the target and
+    follows its latency; ``ca_file`` for a wss:// one). None: its own reference echo on
+    loopback.
+
     The calibration before the load says what the machine was like then; on a machine shared
     with other work that changes within minutes, so the gate's machine factor is taken from
     what this probe saw *while* the target ran. It costs one round trip every
@@ -270,18 +277,22 @@ class RunProbe:
     (every 2.37 ms it was 7-9 %: ~0.2 ms of CPU per session of a 10k-session run).
     """
 
-    def __init__(self, *, interval_us: int = 9370, max_s: float, clock: Callable[[], int] = time.monotonic_ns) -> None:
+    def __init__(self, *, interval_us: int = 9370, max_s: float, clock: Callable[[], int] = time.monotonic_ns,
+                 url: str | None = None, ca_file: str | None = None) -> None:
         self.interval_ns = interval_us * 1000
         self.max_s = max_s
         self.clock = clock
+        self.url = url
+        self.ca_file = ca_file
         self._stop = threading.Event()
-        self._echo = _ReferenceEcho(max_s)
+        self._echo = _ReferenceEcho(max_s) if url is None else None
         self._thread: threading.Thread | None = None
         self._outcome: Histogram | BaseException | None = None
 
     def start(self) -> None:
-        """Start the echo and the thread (raises LocalError when the echo cannot start)."""
-        self._echo.__enter__()
+        """Start the echo (without ``url``) and the thread (LocalError when the echo cannot start)."""
+        if self._echo is not None:
+            self._echo.__enter__()
         self._thread = threading.Thread(target=self._main, name="wsbench-calibration-probe", daemon=True)
         self._thread.start()
 
@@ -289,7 +300,8 @@ class RunProbe:
         async def probe() -> Histogram:
             async with asyncio.timeout(self.max_s):
                 state = _Probe(asyncio.get_running_loop(), self.clock)
-                transport = await _connect(state, self._echo.url)
+                url = self.url if self._echo is None else self._echo.url
+                transport = await _connect(state, url, ca_file=self.ca_file)
                 try:
                     return await _paced(state, transport, interval_ns=self.interval_ns, count=None, stop=self._stop)
                 finally:
@@ -301,12 +313,19 @@ class RunProbe:
         except BaseException as exc:  # noqa: BLE001 - handed to stop(), which says what failed
             self._outcome = exc
 
+    @property
+    def failure(self) -> str | None:
+        """What went wrong in the probe thread (after :meth:`stop`), or None."""
+        outcome = self._outcome
+        return f"{type(outcome).__name__}: {outcome}" if isinstance(outcome, BaseException) else None
+
     def stop(self) -> dict[str, Any] | None:
         """Stop; the summary of what the probe saw (None when it failed or saw nothing)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
-        self._echo.__exit__()
+        if self._echo is not None:
+            self._echo.__exit__()
         outcome = self._outcome
         if isinstance(outcome, Histogram) and outcome.count:
             return outcome.summary_ms()

@@ -6,23 +6,39 @@ reference code on purpose — not ``wsbench serve`` — so a calibration measure
 (and the client library), not the code a gate is judging: a slower echo pod must still show
 up as a regression, not be cancelled by a slower calibration.
 
-It serves one connection at a time (the calibration opens them one after the other), prints
-its port on stdout, and exits when its stdin closes (the parent is gone) or after
-``--max-s`` seconds, whichever comes first.
+Two modes:
+
+* the calibration's (default): one connection at a time (the calibration opens them one after
+  the other); prints its port on stdout and exits when its stdin closes (the parent is gone)
+  or after ``--max-s`` seconds, whichever comes first;
+* the lab's (``--serve --host H --port-file FILE``): a lab member behind every proxy's
+  reference path. Many connections at once, a thread each (at most ``--max-connections``;
+  more are closed at once), every read bounded in size and time (``--read-timeout-s``); it
+  writes its port to FILE once it listens and runs until it is killed.
+
+A text message ``whoami`` is answered with ``{"pod": "wsbench-reference"}`` (so a test can
+tell it from a pod); every other frame is echoed.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import select
 import socket
 import sys
+import threading
 import time
 
-__all__ = ["serve", "accept_key"]
+__all__ = ["serve", "serve_many", "accept_key", "REFERENCE_NAME"]
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#: what ``whoami`` answers: ``{"pod": REFERENCE_NAME}``
+REFERENCE_NAME = "wsbench-reference"
+_WHOAMI = b"whoami"
+#: the largest frame it accepts (a bigger one closes the connection)
+_MAX_FRAME = 1 << 20
 
 
 def accept_key(key: bytes) -> bytes:
@@ -31,7 +47,8 @@ def accept_key(key: bytes) -> bytes:
 
 
 def _handshake(conn: socket.socket) -> bytes | None:
-    """Answer the upgrade with 101; the bytes read after the request (None: not an upgrade)."""
+    """Answer the upgrade with 101; the bytes read after the request (None: not an upgrade,
+    answered 200)."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = conn.recv(4096)
@@ -44,7 +61,8 @@ def _handshake(conn: socket.socket) -> bytes | None:
         name, _, value = line.partition(b":")
         if name.strip().lower() == b"sec-websocket-key":
             key = value.strip()
-    if not key:
+    if not key:  # a plain HTTP request (a proxy's health check): 200, then close
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
         return None
     conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                  b"Sec-WebSocket-Accept: " + accept_key(key) + b"\r\n\r\n")
@@ -76,6 +94,8 @@ def _echo(conn: socket.socket, buffer: bytes) -> None:
                 if len(data) < 10:
                     break
                 length, offset = int.from_bytes(data[2:10], "big"), 10
+            if length > _MAX_FRAME:
+                return
             masked = data[1] & 0x80
             end = offset + (4 if masked else 0) + length
             if len(data) < end:
@@ -88,6 +108,8 @@ def _echo(conn: socket.socket, buffer: bytes) -> None:
             if opcode == 0x8:
                 conn.sendall(_frame(0x8, payload[:2]))
                 return
+            if opcode == 0x1 and payload == _WHOAMI:
+                payload = b'{"pod": "' + REFERENCE_NAME.encode() + b'"}'
             conn.sendall(_frame(0xA if opcode == 0x9 else opcode, payload))
         chunk = conn.recv(65536)
         if not chunk:
@@ -106,19 +128,70 @@ def serve(listener: socket.socket, *, max_s: float) -> None:
         if listener not in ready:
             continue
         conn, _ = listener.accept()
-        conn.settimeout(max(0.1, deadline - time.monotonic()))
+        _connection(conn, max(0.1, deadline - time.monotonic()))
+
+
+def _connection(conn: socket.socket, read_timeout_s: float) -> None:
+    """Upgrade and echo until the client is done; every read waits at most ``read_timeout_s``."""
+    conn.settimeout(read_timeout_s)
+    try:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        rest = _handshake(conn)
+        if rest is not None:
+            _echo(conn, rest)
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
+def serve_many(listener: socket.socket, *, max_connections: int, read_timeout_s: float) -> None:
+    """Serve connections at once, a thread each (at most ``max_connections``), until killed."""
+    slots = threading.BoundedSemaphore(max_connections)
+
+    def one(conn: socket.socket) -> None:
         try:
-            rest = _handshake(conn)
-            if rest is not None:
-                _echo(conn, rest)
-        except OSError:
-            pass
+            _connection(conn, read_timeout_s)
         finally:
-            conn.close()
+            slots.release()
+
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError:  # e.g. EMFILE, or a client gone before the accept: not a busy loop
+            time.sleep(0.01)
+            continue
+        if not slots.acquire(blocking=False):
+            conn.close()  # full: refuse this one rather than queue it unseen
+            continue
+        threading.Thread(target=one, args=(conn,), daemon=True).start()
+
+
+def _option(argv: list[str], name: str, default: str) -> str:
+    return argv[argv.index(name) + 1] if name in argv else default
+
+
+def _serve_main(argv: list[str]) -> None:
+    host = _option(argv, "--host", "127.0.0.1")
+    port_file = _option(argv, "--port-file", "")
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, int(_option(argv, "--port", "0"))))
+    listener.listen(512)
+    port = listener.getsockname()[1]
+    print(f"reference echo on {host}:{port}", flush=True)
+    if port_file:  # atomically: a reader sees the whole port or no file
+        with open(port_file + ".tmp", "w", encoding="ascii") as handle:
+            handle.write(f"{port}\n")
+        os.replace(port_file + ".tmp", port_file)
+    serve_many(listener, max_connections=int(_option(argv, "--max-connections", "256")),
+               read_timeout_s=float(_option(argv, "--read-timeout-s", "3600")))
 
 
 def _main(argv: list[str]) -> None:
+    if "--serve" in argv:
+        _serve_main(argv)
+        return
     max_s = float(argv[argv.index("--max-s") + 1]) if "--max-s" in argv else 30.0
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
