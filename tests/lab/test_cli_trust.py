@@ -45,8 +45,10 @@ def wsbench(lab_root: Path, *args: str, timeout: float = 180) -> subprocess.Comp
 
 def members(lab: Lab) -> list[tuple[str, int, int]]:
     state = lab.state
+    assert state.reference is not None  # every lab has its reference echo
     return ([(name, p.pid, p.start_time) for name, p in state.proxies.items()]
-            + [(p.name, p.pid, p.start_time) for p in state.pods])
+            + [(p.name, p.pid, p.start_time) for p in state.pods]
+            + [("reference", state.reference.pid, state.reference.start_time)])
 
 
 def gone(pid: int) -> bool:
@@ -86,6 +88,7 @@ def test_every_member_outlives_lab_up_and_status_says_healthy(seven: tuple[Path,
     assert data["health"] == "healthy"
     assert {name: p["state"] for name, p in data["proxies"].items()} == dict.fromkeys(installed(), "healthy")
     assert {p["name"]: p["state"] for p in data["pods"]} == dict.fromkeys(["pod-0", "pod-1", "alt-0"], "healthy")
+    assert data["reference"]["state"] == "healthy" and data["reference"]["pid"] == lab.state.reference.pid
     assert data["header_routing"] == {"header": f"{ALT_HEADER}: {ALT_HEADER_VALUE}", "cannot": []}
 
 
@@ -148,6 +151,10 @@ def test_status_exit_codes_and_down_leaves_no_member(tmp_path: Path) -> None:
         assert any("ready pod=pod-0" in line for line in pod["log_tail"])
         text = wsbench(tmp_path, "lab", "status", "--name", "codes")
         assert text.returncode == 1 and "pod pod-0 is dead" in text.stdout
+        assert lab.state.reference is not None
+        os.kill(lab.state.reference.pid, signal.SIGKILL)  # the reference echo is checked like a pod
+        text = wsbench(tmp_path, "lab", "status", "--name", "codes")
+        assert text.returncode == 1 and "the reference echo is dead" in text.stdout, text.stdout
     finally:
         down = wsbench(tmp_path, "lab", "down", "--name", "codes")
     assert down.returncode == 0, down.stderr

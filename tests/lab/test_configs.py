@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from wsbench.lab import MUST_WORK, PROFILES, PROXIES, Backend, LabState, ProxyConfig, get_spec
+from wsbench.lab import (
+    MUST_WORK,
+    PROFILES,
+    PROXIES,
+    REFERENCE_PATH,
+    Backend,
+    LabState,
+    ProxyConfig,
+    get_spec,
+)
 from wsbench.lab.lab import missing_proxies
-from wsbench.lab.model import PodInfo, ProxyInfo
+from wsbench.lab.model import PodInfo, ProxyInfo, ReferenceInfo
 from wsbench.lab.proxies.base import ProxySpec
 
 
-def config(profile: str = "shipped", idle: float | None = None, tls: bool = True) -> ProxyConfig:
+def config(profile: str = "shipped", idle: float | None = None, tls: bool = True,
+           reference: Backend | None = None) -> ProxyConfig:
     return ProxyConfig(
         work_dir="/lab/proxy",
         port=10001,
@@ -23,6 +33,7 @@ def config(profile: str = "shipped", idle: float | None = None, tls: bool = True
         alt=(Backend("alt-0", "127.0.0.2", 20010),),
         profile=profile,
         idle_timeout_s=idle,
+        reference=reference,
     )
 
 
@@ -51,6 +62,21 @@ def test_render_is_pure_and_names_every_pod(name, profile):
         assert f"127.0.0.2:{port}" in text or f"port_value: {port}" in text
     assert "10002" in text  # the TLS listener
     assert "10002" not in "\n".join(spec.render(config(profile, tls=False)).values())
+
+
+@pytest.mark.parametrize("name", MUST_WORK)
+@pytest.mark.parametrize("profile", PROFILES)
+def test_reference_path_routes_to_the_reference_echo_only_when_there_is_one(name, profile):
+    spec = get_spec(name)
+    without = "\n".join(spec.render(config(profile)).values())
+    reference = Backend("reference", "127.0.0.2", 20099)
+    text = "\n".join(spec.render(config(profile, reference=reference)).values())
+    assert REFERENCE_PATH not in without and "20099" not in without
+    assert REFERENCE_PATH in text
+    assert "127.0.0.2:20099" in text or "port_value: 20099" in text
+    # the reference echo is its own pool of one: never beside a pod, and no pod in its pool
+    assert not [line for line in text.splitlines() if "20099" in line and ("20000" in line or "20010" in line)]
+    assert text.count("20000") == without.count("20000") and text.count("20010") == without.count("20010")
 
 
 @pytest.mark.parametrize("name", MUST_WORK)
@@ -110,6 +136,8 @@ def test_state_round_trips_through_json():
                                     work_dir="/s/p", log_file="/s/p/log", port=1, draining=((7, 8),))},
         pods=(PodInfo(name="pod-0", url="ws://127.0.0.2:2", pid=6, host="127.0.0.2", port=2,
                       pool="main", log_file="/s/pods/pod-0.log"),),
+        reference=ReferenceInfo(url="ws://127.0.0.2:3/", pid=9, host="127.0.0.2", port=3,
+                                log_file="/s/reference/reference.log", start_time=11),
     )
     assert LabState.from_json(state.to_json()) == state
     status = state.status()
@@ -117,3 +145,6 @@ def test_state_round_trips_through_json():
         "url": "ws://127.0.0.1:1/", "wss_url": None, "pid": 5, "profile": "shipped", "version": "1.22.1",
     }
     assert status["pods"] == [{"name": "pod-0", "url": "ws://127.0.0.2:2", "pid": 6}]
+    assert status["reference"] == {"url": "ws://127.0.0.2:3/", "pid": 9}
+    older = {k: v for k, v in state.to_json().items() if k != "reference"}  # a lab from before
+    assert LabState.from_json(older).reference is None and "reference" not in LabState.from_json(older).status()

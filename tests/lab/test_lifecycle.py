@@ -43,6 +43,9 @@ def processes_and_ports(lab: Lab) -> tuple[list[int], set[int]]:
     pids = [p.pid for p in state.proxies.values()] + [p.pid for p in state.pods]
     ports = {p.port for p in state.proxies.values()} | {p.tls_port for p in state.proxies.values() if p.tls_port}
     ports |= {p.port for p in state.pods}
+    assert state.reference is not None  # the reference echo is a member like the pods
+    pids.append(state.reference.pid)
+    ports.add(state.reference.port)
     return pids, ports
 
 
@@ -92,6 +95,9 @@ def test_cli_up_status_down_from_other_processes(tmp_path):
         assert nginx["url"].startswith("ws://127.0.0.1:") and nginx["wss_url"].startswith("wss://")
         assert nginx["profile"] == "shipped" and nginx["version"] != "unknown"
         assert [p["name"] for p in data["pods"]] == ["pod-0", "pod-1", "alt-0"]
+        reference = data["reference"]
+        assert reference["state"] == "healthy" and reference["url"].startswith("ws://127.0.0.2:")
+        assert is_alive(reference["pid"]) and data["health"] == "healthy"
         assert Path(data["ca_file"]).is_file()
         lab = Lab.find(state_dir=state_dir)
         assert lab is not None
@@ -150,11 +156,15 @@ def test_interrupted_up_leaves_nothing(tmp_path, use_netns):
             seen_net = LabNet.from_json(data["net"])
         seen_pids.update({p["pid"] for p in data["pods"]} | {p["pid"] for p in data["proxies"].values()})
         seen_ports.update({p["port"] for p in data["pods"]} | {p["port"] for p in data["proxies"].values()})
+        if data.get("reference"):  # started before the proxies: saved by the time they are
+            seen_pids.add(data["reference"]["pid"])
+            seen_ports.add(data["reference"]["port"])
         return bool(data["proxies"])
 
     try:
         wait_until(proxies_saved, 30, what="the lab's first proxy in state.json")
         assert seen_pids, "the lab never started"
+        assert (state_dir / "reference" / "port").exists()  # the reference echo was up too
         child.send_signal(signal.SIGINT)
         assert child.wait(30) != 0
     finally:

@@ -9,7 +9,9 @@ import pytest
 from tests.lab.conftest import IDLE_S, proxy_params
 from tests.lab.helpers import ask, idle_close_after, route_cookie, spread
 from tests.utils import UNIT
-from wsbench.lab import ALT_HOST, get_spec
+from wsbench.engine.refecho import REFERENCE_NAME
+from wsbench.lab import ALT_HOST, REFERENCE_PATH, get_spec
+from wsbench.lab.probe import echo_once, open_session, whoami
 
 pytestmark = pytest.mark.parametrize("proxy", proxy_params())
 
@@ -17,6 +19,28 @@ pytestmark = pytest.mark.parametrize("proxy", proxy_params())
 @pytest.mark.parametrize("tls", [False, True], ids=["ws", "wss"])
 def test_upgrade_and_echo(lab, proxy, tls):
     me, _ = asyncio.run(ask(lab, proxy, tls=tls))
+    assert me["pod"].startswith("pod-")
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["ws", "wss"])
+def test_reference_path_reaches_the_reference_echo(lab, proxy, tls):
+    """Upgrade + echo on ``<proxy>/wsbench-reference`` (and below it) answered by the lab's
+    reference echo, several sessions at once (it serves them concurrently)."""
+    url = lab.url(proxy, REFERENCE_PATH, tls=tls)
+    assert url == lab.reference_url(proxy) or tls
+
+    async def one(path: str) -> str:
+        async with open_session(lab.url(proxy, path, tls=tls), ca_file=lab.ca_file, timeout=10 * UNIT) as ws:
+            await echo_once(ws)
+            return str((await whoami(ws))["pod"])
+
+    paths = [REFERENCE_PATH, f"{REFERENCE_PATH}/calibration"] * 4
+
+    async def together() -> list[str]:
+        return list(await asyncio.gather(*(one(path) for path in paths)))
+
+    assert asyncio.run(together()) == [REFERENCE_NAME] * len(paths)
+    me, _ = asyncio.run(ask(lab, proxy, tls=tls))  # the main rule still goes to the pods
     assert me["pod"].startswith("pod-")
 
 

@@ -22,6 +22,7 @@ import click
 from wsbench.errors import LabError, UsageError
 from wsbench.lab import MUST_WORK, PROFILES, PROXIES, Lab, LabOptions, get_spec
 from wsbench.lab.install import plan_install, run_install
+from wsbench.lab.model import REFERENCE_PATH
 from wsbench.lab.state import LAB_NAME_ENV
 
 __all__ = ["lab", "STATUS_HEALTHY", "STATUS_DEGRADED", "STATUS_NO_LAB", "LAB_NAME_ENV"]
@@ -166,6 +167,12 @@ def _print_status(running: Lab, report: dict[str, Any]) -> None:
         click.echo(f"  pod {pod.name:<18} pid {pod.pid:<7} {entry.get('state', ''):<12} {pod.url}{where}")
         if entry.get("state", "healthy") != "healthy":
             bad.append((f"pod {pod.name}", entry))
+    if state.reference is not None:
+        entry = report.get("reference", {})
+        click.echo(f"  {'reference echo':<22} pid {state.reference.pid:<7} {entry.get('state', ''):<12} "
+                   f"{state.reference.url}  (every proxy's {REFERENCE_PATH})")
+        if entry.get("state", "healthy") != "healthy":
+            bad.append(("the reference echo", entry))
     if state.ca_file:
         click.echo(f"  CA: {state.ca_file}")
     for label, entry in bad:

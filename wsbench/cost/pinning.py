@@ -61,9 +61,12 @@ class Pinning:
 
     @classmethod
     def apply_to_lab(cls, lab: Any, proxies: Iterable[str]) -> Pinning:
-        """:meth:`apply` with every process of ``proxies`` and of every pod of ``lab``."""
+        """:meth:`apply` with every process of ``proxies``, of every pod of ``lab`` and of its
+        reference echo."""
         members = {name: session_members(lab.proxy(name).pid) for name in proxies}
         members.update({pod.name: session_members(pod.pid) for pod in lab.state.pods})
+        if lab.state.reference is not None:  # the calibration probe's echo: a lab process too
+            members["reference"] = session_members(lab.state.reference.pid)
         return cls.apply(members)
 
     def _set(self, tid: int, cores: set[int]) -> None:

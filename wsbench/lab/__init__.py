@@ -17,6 +17,7 @@ from wsbench.lab.model import (
     ALT_HOST,
     ALT_PATH,
     PROFILES,
+    REFERENCE_PATH,
     STICKY_PATH,
     Backend,
     LabNet,
@@ -25,6 +26,7 @@ from wsbench.lab.model import (
     PodNet,
     ProxyConfig,
     ProxyInfo,
+    ReferenceInfo,
 )
 from wsbench.lab.proxies import MUST_WORK, PROXIES, ProxySpec, get_spec
 
@@ -36,6 +38,7 @@ __all__ = [
     "ProxyInfo",
     "PodInfo",
     "PodNet",
+    "ReferenceInfo",
     "ProxyConfig",
     "Backend",
     "ProxySpec",
@@ -46,6 +49,7 @@ __all__ = [
     "ALT_HEADER",
     "ALT_HEADER_VALUE",
     "ALT_PATH",
+    "REFERENCE_PATH",
     "STICKY_PATH",
     "AFFINITY_COOKIE",
     "get_spec",

@@ -16,6 +16,7 @@ from wsbench.errors import UsageError
 from wsbench.lab.lab import Lab, LabOptions, missing_proxies
 from wsbench.lab.proxies import MUST_WORK, PROXIES
 from wsbench.lab.state import LAB_NAME_ENV
+from wsbench.scenario import Target
 
 __all__ = ["LabTargets", "lab_targets", "parse_lab_names"]
 
@@ -28,6 +29,12 @@ class LabTargets:
     ca_file: str | None
     fingerprint: dict[str, Any]
     lab: Lab
+
+    def targets(self) -> tuple[Target, ...]:
+        """One target per proxy; its calibration probe goes through the same proxy to the
+        lab's reference echo (so the machine factor follows the proxy path, not the pods)."""
+        return tuple(Target(name, url, calibration_url=self.lab.reference_url(name))
+                     for name, url in self.urls.items())
 
 
 def parse_lab_names(value: Any) -> tuple[str, ...]:

@@ -28,9 +28,9 @@ UNRESPONSIVE = "unresponsive"
 
 @dataclass(frozen=True)
 class Member:
-    """One process of the lab that should run: a proxy or a pod."""
+    """One process of the lab that should run: a proxy, a pod or the reference echo."""
 
-    kind: str  # "proxy" | "pod"
+    kind: str  # "proxy" | "pod" | "reference"
     name: str
     pid: int
     start_time: int
@@ -63,7 +63,7 @@ class MemberHealth:
 
 
 def members_of(state: LabState) -> list[Member]:
-    """Every proxy and pod of the lab, as the state file records them."""
+    """Every proxy, pod and the reference echo of the lab, as the state file records them."""
     members = [
         Member("proxy", name, info.pid, info.start_time,
                tuple(url for url in (info.url, info.wss_url) if url), info.log_file)
@@ -71,6 +71,9 @@ def members_of(state: LabState) -> list[Member]:
     ]
     members += [Member("pod", pod.name, pod.pid, pod.start_time, (pod.url,), pod.log_file)
                 for pod in state.pods]
+    if state.reference is not None:
+        ref = state.reference
+        members.append(Member("reference", "echo", ref.pid, ref.start_time, (ref.url,), ref.log_file))
     return members
 
 

@@ -41,6 +41,7 @@ from wsbench.lab.model import (
     ALT_HEADER,
     ALT_HEADER_VALUE,
     PROFILES,
+    REFERENCE_PATH,
     Backend,
     LabState,
     PodInfo,
@@ -52,6 +53,7 @@ from wsbench.lab.pods import pod_names, start_pod, start_pods
 from wsbench.lab.ports import free_ports
 from wsbench.lab.probe import wait_ready
 from wsbench.lab.proxies import MUST_WORK, PROXIES, ProxySpec, get_spec
+from wsbench.lab.reference import reference_folder, start_reference
 from wsbench.lab.state import lab_dir, load_state, save_state
 from wsbench.server.process import ServerProcess
 
@@ -140,6 +142,7 @@ def proxy_config(state: LabState, info: ProxyInfo) -> ProxyConfig:
         user=user,
         group=group,
         generation=info.generation,
+        reference=state.reference.backend if state.reference is not None else None,
     )
 
 
@@ -183,7 +186,7 @@ class Lab:
     def __init__(self, state: LabState) -> None:
         self._state = state
         self._servers: dict[str, ServerProcess] = {}
-        #: every proxy process this object started, recorded the moment it exists
+        #: every proxy (and reference echo) process this object started, recorded the moment it exists
         self._spawned: list[tuple[int, int]] = []
 
     # ----------------------------------------------------------------- start / find
@@ -256,6 +259,10 @@ class Lab:
         for info, server in started:
             self._servers[info.name] = server
         self._state = replace(self._state, pods=tuple(info for info, _ in started))
+        save_state(self._state)
+        # the reference echo on the pods' address (Traffic Server: not 127.0.0.1), never slowed
+        reference = start_reference(self._state.state_dir, host=options.pod_host, spawned=self._spawned)
+        self._state = replace(self._state, reference=reference)
         save_state(self._state)
         proxies: dict[str, ProxyInfo] = {}
         for name in options.proxies:
@@ -361,6 +368,8 @@ class Lab:
             proxy.update(results[("proxy", name)].to_json())
         for pod in status["pods"]:
             pod.update(results[("pod", pod["name"])].to_json())
+        if "reference" in status:
+            status["reference"].update(results[("reference", "echo")].to_json())
         status["health"] = "healthy" if all(h.healthy for h in results.values()) else "degraded"
         return status
 
@@ -393,10 +402,20 @@ class Lab:
             raise LabError(f"lab {self.name!r} runs without TLS (lab up --tls)")
         return base.rstrip("/") + "/" + path.lstrip("/")
 
+    def reference_url(self, proxy: str) -> str | None:
+        """The reference echo through ``proxy`` (``REFERENCE_PATH``; ws://, else wss://), or
+        None when this lab has no reference echo (started by an older wsbench)."""
+        info = self.proxy(proxy)
+        if self._state.reference is None:
+            return None
+        return self.url(proxy, REFERENCE_PATH, tls=info.url is None)
+
     def alive(self) -> bool:
         """Whether any process of this lab still runs."""
         pids = [(p.pid, p.start_time) for p in self._state.proxies.values()]
         pids += [(p.pid, p.start_time) for p in self._state.pods]
+        if self._state.reference is not None:
+            pids.append((self._state.reference.pid, self._state.reference.start_time))
         return any(pid and procs.is_alive(pid, started) for pid, started in pids)
 
     # ----------------------------------------------------------------- changes
@@ -516,7 +535,7 @@ class Lab:
 
     # ----------------------------------------------------------------- stop
     def down(self, *, grace_s: float = 5.0) -> list[str]:
-        """Stop every proxy and pod of this lab and forget it; idempotent.
+        """Stop every proxy, pod and the reference echo of this lab and forget it; idempotent.
 
         Every member gets SIGTERM at once; whatever still runs in a member's session after
         ``grace_s`` gets SIGKILL. Returns only when no member process runs any more (and,
@@ -532,12 +551,16 @@ class Lab:
                 members.setdefault(pid, (f"{title} draining epoch (pid {pid})", started))
         for pod in self._state.pods:
             members.setdefault(pod.pid, (f"pod {pod.name} (pid {pod.pid})", pod.start_time))
+        reference = self._state.reference
+        if reference is not None:
+            members.setdefault(reference.pid, (f"reference echo (pid {reference.pid})", reference.start_time))
         for pid, started in self._spawned:
-            members.setdefault(pid, (f"proxy process {pid}", started))
-        # also a proxy started by a process that was interrupted before it saved the state:
-        # every proxy's command line names its work dir under this lab's state dir
-        for pid in procs.with_argument(str(Path(self._state.state_dir) / "proxies")):
-            members.setdefault(pid, (f"proxy process {pid}", 0))
+            members.setdefault(pid, (f"lab process {pid}", started))
+        # also a proxy (or the reference echo) started by a process that was interrupted before
+        # it saved the state: each one's command line names its folder under this lab's state dir
+        for folder in (Path(self._state.state_dir) / "proxies", reference_folder(self._state.state_dir)):
+            for pid in procs.with_argument(str(folder)):
+                members.setdefault(pid, (f"lab process {pid}", 0))
         leftovers = [procs.serve_workdir(pod.pid, pod.start_time) for pod in self._state.pods]
         unique = {label: (pid, started) for pid, (label, started) in members.items() if pid}
         notes = procs.stop_sessions(unique, grace_s=grace_s)

@@ -13,6 +13,7 @@ __all__ = [
     "PROFILES",
     "ALT_HOST",
     "ALT_PATH",
+    "REFERENCE_PATH",
     "STICKY_PATH",
     "AFFINITY_COOKIE",
     "ALT_HEADER",
@@ -21,6 +22,7 @@ __all__ = [
     "ProxyConfig",
     "ProxyInfo",
     "PodInfo",
+    "ReferenceInfo",
     "PodNet",
     "LabNet",
     "LabState",
@@ -32,6 +34,10 @@ PROFILES = ("shipped", "tuned")
 ALT_HOST = "alt.wsbench.test"
 #: Requests under this path go to the ``alt`` pod set (path-based rule).
 ALT_PATH = "/alt"
+#: Requests under this path go to the lab's reference echo (fixed standard-library code, one
+#: member, never slowed by ``--pod-delay-ms``): the run's calibration probe goes through the
+#: proxy under test to it, so its machine factor includes the proxy path but not the pods.
+REFERENCE_PATH = "/wsbench-reference"
 #: Requests under this path go to the main pods with session affinity on.
 STICKY_PATH = "/sticky"
 #: Cookie name for cookie affinity (the name ingress-nginx and HAProxy Ingress use).
@@ -82,6 +88,9 @@ class ProxyConfig:
     generation: int = 0
     alt_host: str = ALT_HOST
     alt_path: str = ALT_PATH
+    #: the reference echo behind ``reference_path`` (None: no such rule)
+    reference: Backend | None = None
+    reference_path: str = REFERENCE_PATH
     sticky_path: str = STICKY_PATH
     alt_header: str = ALT_HEADER
     alt_header_value: str = ALT_HEADER_VALUE
@@ -127,6 +136,22 @@ class PodInfo:
     log_file: str
     start_time: int = 0
     netns: str | None = None
+
+
+@dataclass(frozen=True)
+class ReferenceInfo:
+    """The lab's reference echo (``wsbench/engine/refecho.py --serve``): a detached member."""
+
+    url: str
+    pid: int
+    host: str
+    port: int
+    log_file: str
+    start_time: int = 0
+
+    @property
+    def backend(self) -> Backend:
+        return Backend("reference", self.host, self.port)
 
 
 @dataclass(frozen=True)
@@ -183,6 +208,8 @@ class LabState:
     created_at: str = ""
     #: every pod's ``--delay-ms`` (a deliberately slowed lab; restarted pods keep it)
     pod_delay_ms: float = 0.0
+    #: the reference echo behind every proxy's ``REFERENCE_PATH`` (None: an older lab)
+    reference: ReferenceInfo | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The full state (what the state file holds)."""
@@ -196,8 +223,9 @@ class LabState:
         }
         pods = tuple(PodInfo(**pod) for pod in data.get("pods", ()))
         net = LabNet.from_json(data["net"]) if data.get("net") else None
-        rest = {k: v for k, v in data.items() if k not in ("proxies", "pods", "net", "netns")}
-        return cls(proxies=proxies, pods=pods, net=net, **rest)
+        reference = ReferenceInfo(**data["reference"]) if data.get("reference") else None
+        rest = {k: v for k, v in data.items() if k not in ("proxies", "pods", "net", "netns", "reference")}
+        return cls(proxies=proxies, pods=pods, net=net, reference=reference, **rest)
 
     def status(self) -> dict[str, Any]:
         """The public view: what ``wsbench lab status --json`` prints."""
@@ -217,5 +245,6 @@ class LabState:
                 {"name": p.name, "url": p.url, "pid": p.pid, **({"netns": p.netns} if p.netns else {})}
                 for p in self.pods
             ],
+            **({"reference": {"url": self.reference.url, "pid": self.reference.pid}} if self.reference else {}),
             "ca_file": self.ca_file,
         }

@@ -39,8 +39,12 @@ def _site(config: ProxyConfig, address: str, tls: bool) -> list[str]:
     lines = [f"{address} {{", f"    bind {config.listen_host}"]
     if tls:
         lines.append(f"    tls {config.cert_file} {config.key_file}")
+    lines.append("    route {")
+    if config.reference is not None:  # the reference echo
+        path = config.reference_path
+        lines += [f"        @reference path {path} {path}/*", "        handle @reference {",
+                  *_proxy((config.reference,), config.profile), "        }"]
     lines += [
-        "    route {",
         f"        @alt host {config.alt_host}",
         "        handle @alt {",
         *_proxy(config.alt, config.profile),

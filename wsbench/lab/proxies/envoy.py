@@ -63,6 +63,10 @@ def _route_config(config: ProxyConfig) -> list[str]:
     sticky = (
         f"hash_policy: [{{cookie: {{name: {AFFINITY_COOKIE}, ttl: 3600s, path: /}}}}]"
     )
+    reference = [
+        f"              - match: {{path_separated_prefix: {config.reference_path}}}  # the reference echo",
+        f"                route: {{cluster: ref, timeout: 0s, {retry}}}",
+    ] if config.reference is not None else []
     return [
         "          route_config:",
         "            name: ingress",
@@ -75,6 +79,7 @@ def _route_config(config: ProxyConfig) -> list[str]:
         "            - name: default",
         "              domains: ['*']",
         "              routes:",
+        *reference,
         f"              - match: {{path_separated_prefix: {config.alt_path}}}",
         f"                route: {{cluster: alt, timeout: 0s, {retry}}}",
         f"              - match: {{path_separated_prefix: {config.sticky_path}}}",
@@ -139,6 +144,8 @@ def render(config: ProxyConfig) -> dict[str, str]:
     lines += _cluster("main", config.main, config.profile)
     lines += _cluster("sticky", config.main, config.profile, sticky=True)
     lines += _cluster("alt", config.alt, config.profile)
+    if config.reference is not None:
+        lines += _cluster("ref", (config.reference,), config.profile)
     return {"envoy.yaml": "\n".join(lines) + "\n"}
 
 

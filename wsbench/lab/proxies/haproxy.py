@@ -83,6 +83,8 @@ def render(config: ProxyConfig) -> dict[str, str]:
     lines += [
         "    http-request set-header X-Forwarded-Proto https if { ssl_fc }",
         "    http-request set-header X-Forwarded-Proto http if !{ ssl_fc }",
+        *([f"    acl ref_path path_beg {config.reference_path}", "    use_backend ref if ref_path  # the reference echo"]
+          if config.reference is not None else []),
         f"    acl alt_host hdr(host),field(1,:) -i {config.alt_host}",
         f"    acl alt_path path_beg {config.alt_path}",
         f"    acl sticky_path path_beg {config.sticky_path}",
@@ -95,6 +97,8 @@ def render(config: ProxyConfig) -> dict[str, str]:
     lines += _backend("main", config.main, config.profile)
     lines += _backend("sticky", config.main, config.profile, sticky=True)
     lines += _backend("alt", config.alt, config.profile)
+    if config.reference is not None:
+        lines += _backend("ref", (config.reference,), config.profile)
     return {"haproxy.cfg": "\n".join(lines) + "\n"}
 
 

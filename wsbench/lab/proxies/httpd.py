@@ -70,12 +70,16 @@ def _vhost(config: ProxyConfig, port: int, tls: bool, alt: bool) -> list[str]:
     if alt:
         lines.append("    ProxyPass / balancer://alt/")
     else:
+        if config.reference is not None:  # the reference echo
+            path = config.reference_path
+            lines.append(f"    ProxyPass {path} balancer://ref{path}")
         lines += [
             f"    ProxyPass {config.alt_path} balancer://alt{config.alt_path}",
             f"    ProxyPass {config.sticky_path} balancer://sticky{config.sticky_path}",
             "    RewriteEngine On  # header-based routing: mod_rewrite [P] to the alt balancer",
             f"    RewriteCond %{{HTTP:{config.alt_header}}} ={config.alt_header_value}",
             f"    RewriteCond %{{REQUEST_URI}} !^{config.sticky_path}",
+            *([f"    RewriteCond %{{REQUEST_URI}} !^{config.reference_path}"] if config.reference is not None else []),
             "    RewriteRule ^/(.*)$ balancer://alt/$1 [P]",
             "    ProxyPass / balancer://main/",
         ]
@@ -121,6 +125,8 @@ def render(config: ProxyConfig) -> dict[str, str]:
     lines += _balancer("main", config.main, config.profile)
     lines += _balancer("sticky", config.main, config.profile, sticky=True)
     lines += _balancer("alt", config.alt, config.profile)
+    if config.reference is not None:
+        lines += _balancer("ref", (config.reference,), config.profile)
     ports = [(config.port, False)] + ([(config.tls_port, True)] if config.tls_port is not None else [])
     for port, tls in ports:
         lines += _vhost(config, port, tls, alt=False)

@@ -38,7 +38,10 @@ def _upstream(name: str, pods: tuple[Backend, ...], profile: str, sticky: bool =
 
 
 def _locations(config: ProxyConfig, default_pool: str) -> list[str]:
+    reference = ([f"        location {config.reference_path} {{ proxy_pass http://ref; }}  # the reference echo"]
+                 if config.reference is not None else [])
     return [
+        *reference,
         f"        location {config.alt_path} {{ proxy_pass http://alt; }}",
         f"        location {config.sticky_path} {{ proxy_pass http://sticky; }}",
         f"        location / {{ proxy_pass http://${default_pool}_pool; }}  # canary-by-header: the map above",
@@ -101,6 +104,8 @@ def render(config: ProxyConfig) -> dict[str, str]:
     lines += _upstream("main", config.main, config.profile)
     lines += _upstream("sticky", config.main, config.profile, sticky=True)
     lines += _upstream("alt", config.alt, config.profile)
+    if config.reference is not None:
+        lines += _upstream("ref", (config.reference,), config.profile)
     header = "$http_" + config.alt_header.lower().replace("-", "_")
     lines += [f"    map {header} $main_pool {{  # ingress-nginx: canary-by-header {config.alt_header}",
               f"        {config.alt_header_value} alt;", "        default main;", "    }"]

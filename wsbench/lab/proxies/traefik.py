@@ -42,6 +42,8 @@ def _routers(config: ProxyConfig, suffix: str, entry: str, tls: bool) -> list[st
         (f"canary{suffix}", f"Header(`{config.alt_header}`, `{config.alt_header_value}`)", "alt", 15),
         (f"main{suffix}", "PathPrefix(`/`)", "main", 10),
     ]
+    if config.reference is not None:  # the reference echo
+        routers.insert(0, (f"ref{suffix}", f"PathPrefix(`{config.reference_path}`)", "ref", 40))
     lines: list[str] = []
     for name, rule, service, priority in routers:
         lines += [
@@ -99,6 +101,8 @@ def render(config: ProxyConfig) -> dict[str, str]:
     dynamic += _service("main", config.main, config.profile)
     dynamic += _service("sticky", config.main, config.profile, sticky=True)
     dynamic += _service("alt", config.alt, config.profile)
+    if config.reference is not None:
+        dynamic += _service("ref", (config.reference,), config.profile)
     if config.tls:
         dynamic += [
             "tls:",

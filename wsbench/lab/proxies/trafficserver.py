@@ -11,12 +11,14 @@ from __future__ import annotations
 from wsbench.lab.model import Backend, ProxyConfig
 from wsbench.lab.proxies.base import ProxySpec, Reload, seconds
 
-__all__ = ["SPEC", "render", "argv", "idle_timeout_s", "reload_command", "POOLS"]
+__all__ = ["SPEC", "render", "argv", "idle_timeout_s", "reload_command", "POOLS", "REFERENCE_POOL"]
 
 SHIPPED_IDLE_S = 600.0
 TUNED_IDLE_S = 3600.0
 #: origin names the remap rules use; the hosts file and parent.config give their pods
 POOLS = {"main": "main-pods.wsbench.lab", "sticky": "sticky-pods.wsbench.lab", "alt": "alt-pods.wsbench.lab"}
+#: origin name of the reference echo's rule (its only parent: the reference echo)
+REFERENCE_POOL = "ref-pods.wsbench.lab"
 
 
 def idle_timeout_s(profile: str) -> float | None:
@@ -105,6 +107,9 @@ def _remap(config: ProxyConfig) -> str:
     for port, schemes in ports:
         for scheme in schemes:
             to = "ws" if scheme.startswith("ws") else "http"
+            if config.reference is not None:  # the reference echo (first: the first match wins)
+                path = config.reference_path
+                lines.append(f"regex_map {scheme}://.*:{port}{path} {to}://{REFERENCE_POOL}{path}")
             lines.append(f"map {scheme}://{config.alt_host}:{port}/ {to}://{POOLS['alt']}/")
             lines.append(f"regex_map {scheme}://.*:{port}{config.alt_path} {to}://{POOLS['alt']}{config.alt_path}")
             lines.append(f"regex_map {scheme}://.*:{port}{config.sticky_path} {to}://{POOLS['sticky']}{config.sticky_path}")
@@ -117,7 +122,7 @@ def _parents(config: ProxyConfig) -> str:
     def line(pool: str, pods: tuple[Backend, ...], policy: str, comment: str) -> str:
         parents = ";".join(f"{pod.address}|1" for pod in pods)
         return (
-            f'dest_host={POOLS[pool]} parent="{parents}" round_robin={policy} go_direct=false '
+            f'dest_host={POOLS.get(pool, REFERENCE_POOL)} parent="{parents}" round_robin={policy} go_direct=false '
             f"parent_is_proxy=false parent_retry=simple_retry  # {comment}"
         )
 
@@ -127,6 +132,7 @@ def _parents(config: ProxyConfig) -> str:
             line("main", config.main, "strict", "ATS: round_robin strict over the pods"),
             line("sticky", config.main, "true", "affinity: round_robin=true hashes the client IP"),
             line("alt", config.alt, "strict", "host/path rule's pod set"),
+            *([line("ref", (config.reference,), "strict", "the reference echo")] if config.reference else []),
         ]
     )
 
@@ -152,6 +158,8 @@ def render(config: ProxyConfig) -> dict[str, str]:
         ]
     ) + "\n"
     hosts = "".join(f"{config.main[0].host if config.main else '127.0.0.2'} {name}\n" for name in POOLS.values())
+    if config.reference is not None:
+        hosts += f"{config.reference.host} {REFERENCE_POOL}\n"
     files = {
         "runroot.yaml": runroot,
         "etc/records.config": _records(config),
