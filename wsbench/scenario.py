@@ -53,6 +53,9 @@ class Target:
 
     name: str
     url: str
+    #: where the calibration probe goes while this target is measured (a lab target: the
+    #: reference echo behind the same proxy); None: the generator's own echo on loopback
+    calibration_url: str | None = None
 
 
 @dataclass(frozen=True)

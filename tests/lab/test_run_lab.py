@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -10,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from wsbench.cli import cli
-from wsbench.lab import missing_proxies
-from wsbench.lab.state import state_root
+from wsbench.lab import REFERENCE_PATH, missing_proxies
+from wsbench.lab.procs import with_argument
+from wsbench.lab.state import lab_dir, state_root
 
 PROXIES = ("nginx", "haproxy")
 
@@ -36,6 +38,11 @@ def test_run_through_two_lab_proxies_writes_one_comparative_result(tmp_path):
     assert set(data["lab"]["proxies"]) == set(PROXIES)
     assert all(p["version"] for p in data["lab"]["proxies"].values())
     assert data["lab"]["profile"] == "shipped"
+    # the calibration probe went through each proxy to the lab's reference echo
+    calibration = data["generator"]["calibration"]
+    for name, target in data["targets"].items():
+        assert calibration["during"][name]["count"] > 0
+        assert calibration["during_via"][name] == target["url"].rstrip("/") + REFERENCE_PATH
     # the lab started for the run is gone with it
     # (ours: started from this lab folder; a test on another worker may run its own proxies)
     root = str(state_root())
@@ -43,6 +50,7 @@ def test_run_through_two_lab_proxies_writes_one_comparative_result(tmp_path):
                  if p.pid not in before and p.info["name"] in ("nginx", "haproxy")
                  and any(root in part for part in p.info["cmdline"] or ())]
     assert not leftovers, leftovers
+    assert not with_argument(str(lab_dir(f"run-{os.getpid()}")))  # nor its reference echo
 
 
 @pytest.mark.parametrize(

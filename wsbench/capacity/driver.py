@@ -144,7 +144,7 @@ def _targets(base: Scenario, options: CapacityOptions, stack: ExitStack,
     from wsbench.lab.for_run import lab_targets
 
     found = stack.enter_context(lab_targets(options.lab, tls=options.lab_tls, say=say))
-    targets = tuple(Target(name, url) for name, url in found.urls.items())
+    targets = found.targets()
     return targets, found.lab, {"lab": found.fingerprint, "_ca_file": found.ca_file}
 
 

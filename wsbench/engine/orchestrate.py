@@ -81,7 +81,7 @@ def run(
                     scenario = replace(scenario, processes=len(pinning.generator))
             scenario = replace(
                 scenario,
-                targets=tuple(Target(name, url) for name, url in lab.urls.items()),
+                targets=lab.targets(),
                 ca_file=lab.ca_file if lab_tls and not scenario.insecure else scenario.ca_file,
             )
             cost = _prometheus_cost(cost_from) if cost_from is not None else _proxy_cost(lab.lab, pinning.lab or None)

@@ -240,7 +240,9 @@ def run_scenario(
                     probes_of.setdefault(target.name, []).append(probed)
                 if calibration is not None and probes_of.get(target.name):
                     calibration = replace(calibration, during={**(calibration.during or {}),
-                                                               target.name: _merged(probes_of[target.name])})
+                                                               target.name: _merged(probes_of[target.name])},
+                                          during_via={**(calibration.during_via or {}),
+                                                      target.name: _probe_via(target)})
                 all_shards.append(shards)
                 if watcher is not None:
                     watcher.target_finished(target.name, shards)
@@ -396,7 +398,7 @@ def _run_target(
     for process in workers:
         process.start()
     t0_unix_s = None
-    probe = _start_probe(scenario, say)
+    probe = _start_probe(scenario, target, say)
     probed: Summary | None = None
     try:
         _wait_ready(workers, progress, interrupt)
@@ -413,6 +415,8 @@ def _run_target(
         if probe is not None:
             summary = probe.stop()
             probed = Summary.from_json(summary) if summary is not None else None
+            if probe.failure is not None:
+                say(f"[{target.name}] calibration probe via {_probe_via(target)} failed: {probe.failure}")
         records = disruptor.stop() if disruptor is not None else []
         _reap(workers, hurry=interrupt.hurry)
         interrupt.workers = []
@@ -439,13 +443,20 @@ def _run_target(
     return shards, records, t0_unix_s, probed
 
 
-def _start_probe(scenario: Scenario, say: ProgressFn) -> Any:
-    """The calibration probe for one target's measurement, started (None when off or failed)."""
+def _probe_via(target: Target) -> str:
+    """Where the target's calibration probe went (``generator.calibration.during_via``)."""
+    return redact_url(target.calibration_url) if target.calibration_url else "loopback"
+
+
+def _start_probe(scenario: Scenario, target: Target, say: ProgressFn) -> Any:
+    """The calibration probe for one target's measurement, started (None when off or failed):
+    to the target's ``calibration_url`` (a lab proxy's reference path), else on loopback."""
     if not scenario.calibrate:
         return None
     from wsbench.engine.calibrate import RunProbe
 
-    probe = RunProbe(max_s=scenario.duration + scenario.connect_timeout + scenario.reply_timeout + 120)
+    probe = RunProbe(max_s=scenario.duration + scenario.connect_timeout + scenario.reply_timeout + 120,
+                     url=target.calibration_url, ca_file=scenario.ca_file)
     try:
         probe.start()
     except LocalError as exc:

@@ -51,6 +51,9 @@ _FIELDS = (
     Field("during", lambda value, where: {name: Summary.from_json(summary, f"{where}.{name}")
                                           for name, summary in read_object(value, where).items()},
           lambda during: {name: summary.to_json() for name, summary in during.items()}),
+    Field("during_via", lambda value, where: {name: read_str(url, f"{where}.{name}")
+                                              for name, url in read_object(value, where).items()},
+          lambda via: dict(via)),
 )
 
 
@@ -77,6 +80,8 @@ class Calibration(Section):
     took_s: float | None = None
     #: per target: the same paced round trips while that target was measured
     during: Mapping[str, Summary] | None = None
+    #: per target: where those round trips went (the proxy's reference path, or ``loopback``)
+    during_via: Mapping[str, str] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
