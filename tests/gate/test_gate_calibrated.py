@@ -43,9 +43,10 @@ def note(verdict) -> str:
 
 
 def test_a_slower_machine_is_not_a_regression_once_calibrated(resultgen):
-    """Same code, a machine twice as slow (its probe says so): raw +100 %, calibrated ~0."""
+    """Same code, a machine that adds 1 ms to the path (its probe through the same path says
+    so): raw +100 %, calibrated ~0."""
     base = result(resultgen, median_ms=1.0, seed=1, during_mean_ms=0.5, run_id="base")
-    run = result(resultgen, median_ms=2.0, seed=2, during_mean_ms=1.0, machine="host-b")
+    run = result(resultgen, median_ms=2.0, seed=2, during_mean_ms=1.5, machine="host-b")
     verdict = evaluate_gate(run, baseline=base, max_regressions=["rtt.p50=20%"])
     assert verdict.passed, to_markdown(verdict)
     text = note(verdict)
@@ -75,10 +76,10 @@ def test_same_machine_and_close_calibrations_are_judged_raw(resultgen):
 
 def test_loaded_machine_beyond_the_bound_is_calibrated_even_on_the_same_host(resultgen):
     base = result(resultgen, median_ms=1.0, seed=1, during_mean_ms=0.5, run_id="base")
-    run = result(resultgen, median_ms=1.4, seed=2, during_mean_ms=0.7)  # +40 % machine, +40 % run
+    run = result(resultgen, median_ms=1.4, seed=2, during_mean_ms=0.9)  # the probe +0.4 ms, the run +0.4 ms
     verdict = evaluate_gate(run, baseline=base, max_regressions=["rtt.p50=20%"])
     assert verdict.passed, to_markdown(verdict)
-    assert "calibrations differ by +40%" in note(verdict)
+    assert "calibrations differ by +80%" in note(verdict)
 
 
 def test_a_remote_target_only_loses_the_generators_part(resultgen):
@@ -111,13 +112,25 @@ def test_machine_factor_model_and_bound():
     run = Calibration.from_json({"rtt": {"mean": 0.2}, "during": {"t": {"mean": 1.3}}})
     base = Calibration.from_json({"rtt": {"mean": 0.2}, "during": {"t": {"mean": 1.0}}})
     factor = machine_factor(run, base, run_target="t", base_target="t", url=LOCAL, statistic="mean")
-    assert factor is not None and factor.judged and factor.model == "scale"
-    assert factor.apply(2.6) == pytest.approx(2.0)
+    assert factor is not None and factor.judged and factor.model == "shift"
+    assert factor.apply(2.6) == pytest.approx(2.3)  # additive: the machine's extra 0.3 ms off
     remote = machine_factor(run, base, run_target="t", base_target="t", url="wss://example.org/", statistic="mean")
     assert remote is not None and remote.model == "shift" and remote.apply(2.6) == pytest.approx(2.3)
     close = Calibration.from_json({"during": {"t": {"mean": 1.05}}})
     assert not machine_factor(close, base, run_target="t", base_target="t", url=LOCAL, statistic="mean").judged
     assert machine_factor(None, base, run_target="t", base_target="t", url=LOCAL) is None
+
+
+def test_references_of_different_workloads_are_not_compared():
+    """A baseline probed on loopback, a run probed through the target's proxy: raw, and why."""
+    run = Calibration.from_json({"during": {"t": {"p50": 1.3}}, "during_via": {"t": "ws://127.0.0.1:1/wsbench-reference"}})
+    base = Calibration.from_json({"during": {"t": {"p50": 0.3}}, "during_via": {"t": "loopback"}})
+    factor = machine_factor(run, base, run_target="t", base_target="t", url=LOCAL, machines_differ="cpu")
+    assert factor is not None and not factor.judged
+    assert "different workloads" in factor.why and "through the target's proxy" in factor.why
+    same = Calibration.from_json({"during": {"t": {"p50": 0.5}}, "during_via": {"t": "ws://127.0.0.1:2/wsbench-reference"}})
+    judged = machine_factor(run, same, run_target="t", base_target="t", url=LOCAL, machines_differ="cpu")
+    assert judged is not None and judged.judged and judged.apply(2.0) == pytest.approx(1.2)
 
 
 def test_calibration_round_trips_in_the_result(resultgen):

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 from wsbench.result.codec import Field, Section, read_int, read_number, read_object, read_str
 from wsbench.result.summary import Summary
@@ -28,7 +27,7 @@ __all__ = [
     "machine_factor",
     "noise_floor_ms",
     "reference_ms",
-    "is_local_url",
+    "probe_path",
     "describe_floor",
     "fmt_change",
 ]
@@ -90,15 +89,6 @@ class Calibration(Section):
 
 #: Calibrations whose machine factor is within this of 1 (and the same machine) are judged raw.
 CALIBRATION_BOUND = 0.10
-_LOOPBACK = ("localhost", "::1", "[::1]")
-
-
-def is_local_url(url: str | None) -> bool:
-    """Whether a target URL points at this machine (loopback): its own work then runs here too."""
-    if not url:
-        return False
-    host = urlsplit(url).hostname or ""
-    return host in _LOOPBACK or host.startswith("127.")
 
 
 def _statistic(summary: Summary | None, statistic: str) -> float | None:
@@ -139,13 +129,22 @@ def reference_ms(calibration: Calibration | None, target: str, *, kind: str = "r
     return (value, "calibration before the load") if value else (None, "")
 
 
+def probe_path(calibration: Calibration | None, target: str) -> str:
+    """Which workload the machine's reference for ``target`` measured: ``proxy`` (the probe
+    went through the target's own proxy to the lab's reference echo) or ``loopback``."""
+    via = ((calibration.during_via or {}) if calibration is not None else {}).get(target)
+    return "proxy" if via and via != "loopback" else "loopback"
+
+
 @dataclass(frozen=True)
 class MachineFactor:
-    """How much slower the run's machine was than the baseline's, and how it is applied.
+    """How much slower the run's machine was than the baseline's, and what is taken off.
 
-    ``model`` is ``scale`` (the target runs on this machine too: its latencies are divided by
-    ``factor``) or ``shift`` (a remote target: only the generator's part, ``shift_ms``, is
-    taken off). ``judged`` says whether the gate judges the calibrated figure, ``why`` says why.
+    The model is additive (``shift``): what the machine added to a fixed reference workload
+    while the target ran (the probe's same statistic), beyond what it added while the
+    baseline was measured, is taken off the run's figure. ``judged`` says whether the gate
+    judges the calibrated figure, ``why`` says why. ``factor`` (run / baseline reference)
+    decides whether the machines differ beyond the bound and is shown; it scales nothing.
     """
 
     factor: float
@@ -158,13 +157,11 @@ class MachineFactor:
 
     def apply(self, value_ms: float) -> float:
         """``value_ms`` of the run as the baseline's machine would have measured it."""
-        if self.model == "scale":
-            return value_ms / self.factor
         return max(value_ms - self.shift_ms, 0.0)
 
     def describe(self) -> str:
-        how = (f"÷{self.factor:.2f}" if self.model == "scale" else f"−{self.shift_ms:.3g} ms")
-        return f"machine factor ×{self.factor:.2f} ({self.base_ms:.3g} → {self.run_ms:.3g} ms), {self.model} {how}"
+        return (f"machine factor ×{self.factor:.2f} ({self.base_ms:.3g} → {self.run_ms:.3g} ms), "
+                f"{self.model} −{self.shift_ms:.3g} ms")
 
 
 def machine_factor(
@@ -179,24 +176,38 @@ def machine_factor(
     kind: str = "rtt",
     statistic: str = "p50",
 ) -> MachineFactor | None:
-    """The factor between two calibrations (None when either Result has none); ``kind``:
-    ``rtt`` for message latencies, ``open`` for upgrade latencies."""
+    """The machine's share between two calibrations (None when either Result has none);
+    ``kind``: ``rtt`` for message latencies, ``open`` for upgrade latencies.
+
+    Not judged (raw, and the reason says so) when the two references measured different
+    workloads: one probe through the target's proxy, the other on loopback. ``url`` names
+    the target (kept for the note; a loopback and a remote target are calibrated alike).
+    """
     run_ms, run_source = reference_ms(run, run_target, kind=kind, statistic=statistic)
     base_ms, base_source = reference_ms(base, base_target, kind=kind, statistic=statistic)
     if not run_ms or not base_ms:
         return None
     factor = run_ms / base_ms
-    model = "scale" if is_local_url(url) else "shift"
+    model = "shift"
     beyond = abs(factor - 1.0) > bound
-    if machines_differ:
+    paths = (probe_path(run, run_target), probe_path(base, base_target)) if kind == "rtt" else ("", "")
+    comparable = paths[0] == paths[1]
+    if not comparable:
+        why = (f"the references measured different workloads (run: probe {_PATH_WORDS[paths[0]]}, "
+               f"baseline: probe {_PATH_WORDS[paths[1]]}; record the baseline again)")
+    elif machines_differ:
         why = f"another machine ({machines_differ})"
     elif beyond:
         why = f"calibrations differ by {fmt_change(factor)} (beyond ±{bound:.0%})"
     else:
         why = f"same machine, calibrations within ±{bound:.0%} ({fmt_change(factor)})"
-    if run_source != base_source:
+    if comparable and run_source != base_source:
         why += f"; run from the {run_source}, baseline from the {base_source}"
-    return MachineFactor(factor, run_ms - base_ms, model, bool(machines_differ) or beyond, why, run_ms, base_ms)
+    judged = comparable and (bool(machines_differ) or beyond)
+    return MachineFactor(factor, run_ms - base_ms, model, judged, why, run_ms, base_ms)
+
+
+_PATH_WORDS = {"proxy": "through the target's proxy", "loopback": "on loopback"}
 
 
 def fmt_change(ratio: float) -> str:
