@@ -131,6 +131,9 @@ def test_references_of_different_workloads_are_not_compared():
     same = Calibration.from_json({"during": {"t": {"p50": 0.5}}, "during_via": {"t": "ws://127.0.0.1:2/wsbench-reference"}})
     judged = machine_factor(run, same, run_target="t", base_target="t", url=LOCAL, machines_differ="cpu")
     assert judged is not None and judged.judged and judged.apply(2.0) == pytest.approx(1.2)
+    assert judged.describe().endswith("shift −0.8 ms")
+    faster = machine_factor(same, run, run_target="t", base_target="t", url=LOCAL, machines_differ="cpu")
+    assert faster is not None and faster.describe().endswith("shift +0.8 ms") and faster.apply(0.5) == pytest.approx(1.3)
 
 
 def test_calibration_round_trips_in_the_result(resultgen):

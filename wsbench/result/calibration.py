@@ -160,8 +160,9 @@ class MachineFactor:
         return max(value_ms - self.shift_ms, 0.0)
 
     def describe(self) -> str:
+        sign = "−" if self.shift_ms >= 0 else "+"
         return (f"machine factor ×{self.factor:.2f} ({self.base_ms:.3g} → {self.run_ms:.3g} ms), "
-                f"{self.model} −{self.shift_ms:.3g} ms")
+                f"{self.model} {sign}{abs(self.shift_ms):.3g} ms")
 
 
 def machine_factor(
