@@ -95,3 +95,18 @@ def test_latencies_measured_by_a_lagging_generator_are_not_judged(data):
     assert [p.label for p in judged.placings] == ["envoy", "nginx"]
     lagged = rank_targets(pair, resamples=300, generator_lag_ms={"nginx": 56.0, "envoy": 1.0})
     assert lagged.same and "nginx: latencies not judged" in lagged.lines()[-1]
+
+
+def test_an_rtt_p99_gap_under_the_machines_own_p99_is_the_same(data):
+    """Two runs at different times: a p99 gap smaller than the probe's p99 while they ran is
+    the machine's tail, not the targets'; a larger gap is still judged."""
+    targets = dict(_targets(data))
+    pair = [("nginx", targets["nginx"]), ("envoy", targets["envoy"])]  # RTT medians 1.6 vs 0.9 ms
+    plain = rank_targets(pair, resamples=300)
+    rtt = next(f for p in plain.placings for f in p.findings if f.measure == "RTT p99" and f.standing == "worse")
+    best = next(f for p in plain.placings for f in p.findings if f.measure == "RTT p99" and f.standing == "best")
+    gap = rtt.value - best.value
+    noisy = rank_targets(pair, resamples=300, machine_noise_ms={"nginx": gap * 1.2, "envoy": 0.1})
+    assert noisy.same and [p.rank for p in noisy.placings] == [1, 1], noisy.lines()
+    quiet = rank_targets(pair, resamples=300, machine_noise_ms={"nginx": gap * 0.5, "envoy": 0.1})
+    assert any(f.standing == "worse" for p in quiet.placings for f in p.findings if f.measure == "RTT p99"), (gap, quiet.lines())

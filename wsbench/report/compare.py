@@ -28,7 +28,7 @@ from wsbench.result.blocks import block_histograms, block_samples
 from wsbench.result.distribution import Distribution, HdrDecodeError, distribution_of
 from wsbench.result.infrastructure import LAB_FAILURE, lab_failed
 from wsbench.result.model import Result, TargetResult
-from wsbench.result.ranking import Floor, Ranking, generator_lag, rank_targets
+from wsbench.result.ranking import Floor, Ranking, generator_lag, machine_noise, rank_targets
 from wsbench.result.stats import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
@@ -249,9 +249,15 @@ def _runs_table(results: Sequence[tuple[str, Result]]) -> Table:
 
 def rank_entries(entries: Sequence[Entry], *, floor: Floor | None = None,
                  resamples: int = DEFAULT_RESAMPLES) -> Ranking:
-    """The ranked verdict across ``entries`` (each judged with its own Result's generator lag)."""
+    """The ranked verdict across ``entries`` (each judged with its own Result's generator lag).
+
+    Across Results (runs at different times), an RTT p99 difference below the machine's own
+    p99 while the two ran (their calibration probes) is "same"."""
     lags = {e.label: lag for e in entries if (lag := generator_lag(e.result, e.target)) is not None}
-    return rank_targets([(e.label, e.data) for e in entries], floor=floor, resamples=resamples, generator_lag_ms=lags)
+    across = len({id(e.result) for e in entries}) > 1
+    noise = {e.label: n for e in entries if across and (n := machine_noise(e.result, e.target)) is not None}
+    return rank_targets([(e.label, e.data) for e in entries], floor=floor, resamples=resamples, generator_lag_ms=lags,
+                        machine_noise_ms=noise or None)
 
 
 def compare_html(

@@ -54,7 +54,9 @@ from wsbench.result.stats import (
 )
 from wsbench.result.summary import Summary
 
-__all__ = ["Floor", "Finding", "Placing", "Ranking", "rank_targets", "disruption_name", "generator_lag", "rank_result"]
+__all__ = [
+    "Floor", "Finding", "Placing", "Ranking", "rank_targets", "disruption_name", "generator_lag", "machine_noise",
+    "rank_result"]
 
 
 def rank_result(result: Result, *, floor: Floor | None = None, resamples: int = DEFAULT_RESAMPLES) -> Ranking:
@@ -299,7 +301,8 @@ def _samples(measure: _Measure, label: str, dist: Distribution, resamples: int,
 
 
 def _judge_latency(measure: _Measure, floor: Floor, resamples: int, confidence: float,
-                   notes: list[str], lagging: Mapping[str, float]) -> tuple[_Measure, dict[str, tuple[float, Standing, str]]]:
+                   notes: list[str], lagging: Mapping[str, float],
+                   noise_ms: Mapping[str, float] | None = None) -> tuple[_Measure, dict[str, tuple[float, Standing, str]]]:
     found = {label: d for label, lat in measure.latencies.items() if (d := lat.distribution()) is not None}
     dists = {label: d for label, d in found.items() if label not in lagging}
     unjudged: dict[str, tuple[float, Standing, str]] = {
@@ -326,6 +329,12 @@ def _judge_latency(measure: _Measure, floor: Floor, resamples: int, confidence: 
             continue
         if floor.under(value, values[best], latency=True):
             standings[label] = (value, "same", f"under the floor ({fmt.ms(value)} vs {fmt.ms(values[best])})")
+            continue
+        noise = max((n for n in ((noise_ms or {}).get(label), (noise_ms or {}).get(best)) if n is not None),
+                    default=None)
+        if statistic == "p99" and noise is not None and value - values[best] < noise:
+            standings[label] = (value, "same", f"under the machine's own p99 while they ran ({fmt.ms(value)} vs "
+                                               f"{fmt.ms(values[best])}; the probe saw {fmt.ms(noise)})")
             continue
         mine, theirs = samples[label], samples[best]
         if mine is None or theirs is None:
@@ -391,8 +400,14 @@ def rank_targets(
     resamples: int = DEFAULT_RESAMPLES,
     confidence: float = DEFAULT_CONFIDENCE,
     generator_lag_ms: Mapping[str, float] | None = None,
+    machine_noise_ms: Mapping[str, float] | None = None,
 ) -> Ranking:
     """Rank ``(label, target)`` pairs (labels unique); see the module's docstring.
+
+    ``machine_noise_ms``: per target, the RTT p99 the machine gave a fixed reference workload
+    while that target ran (:func:`machine_noise`, the calibration probe). Two targets whose
+    RTT p99 differ by less than the larger of theirs are "same": the machine's own tail, not
+    the targets' (two runs of one controller at different times differ by that much).
 
     ``generator_lag_ms``: the loop-lag p99 of the workers that measured each target
     (:func:`generator_lag`); a target measured by a generator lagging more than
@@ -413,7 +428,8 @@ def rank_targets(
     used: list[str] = []
     for measure in measures:
         if measure.kind == "latency":
-            measure, standings = _judge_latency(measure, floor, resamples, confidence, notes, lagging)
+            measure, standings = _judge_latency(measure, floor, resamples, confidence, notes, lagging,
+                                                machine_noise_ms if measure.noun == "RTT p99" else None)
         else:
             standings = _judge_count(measure, floor)
         if len(standings) < len(judged):
@@ -439,6 +455,14 @@ def rank_targets(
     notes += [f"{label}: latencies not judged — the load generator's event loop lagged {lag:.0f} ms p99 while "
               "measuring it (they are the generator's figures)" for label, lag in lagging.items()]
     return Ranking(tuple(placings), tuple(used), floor, tuple(dict.fromkeys(notes)))
+
+
+def machine_noise(result: Result, target: str) -> float | None:
+    """The calibration probe's RTT p99 (ms) while ``target`` ran: the machine's own tail then."""
+    calibration = result.generator.calibration if result.generator is not None else None
+    during = (calibration.during or {}).get(target) if calibration is not None else None
+    value = getattr(during, "p99", None) if during is not None else None
+    return float(value) if isinstance(value, int | float) else None
 
 
 def generator_lag(result: Result, target: str) -> float | None:
