@@ -70,8 +70,7 @@ def main() -> None:
                 target = run.targets["nginx"]
                 raw = float(getattr(target.rtt, statistic))
                 factor = machine_factor(run.generator.calibration, reference.generator.calibration,
-                                        run_target="nginx", base_target="nginx", url=target.url,
-                                        statistic=statistic)
+                                        run_target="nginx", base_target="nginx", statistic=statistic)
                 calibrated = factor.apply(raw) if factor is not None else raw
                 rows[label].append((raw, calibrated))
                 print(f"{label}  raw {statistic} {raw:.3f} ms  calibrated {calibrated:.3f} ms  "

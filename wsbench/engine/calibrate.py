@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import resource
 import socket
-import ssl
 import subprocess
 import sys
 import threading
@@ -129,12 +128,13 @@ async def _paced(probe: _Probe, transport: Any, *, interval_ns: int, count: int 
 async def _connect(probe: _Probe, url: str, *, ca_file: str | None = None) -> Any:
     from picows import ws_connect
 
+    from wsbench.engine.dial import make_ssl_context
     from wsbench.protocol.url import parse_ws_url
 
     # on the loop's own transport, as the engine's picows transport (picows' default,
     # aiofastnet, measured ~0.3 ms of CPU per probe round trip against ~0.1 here)
     endpoint = parse_ws_url(url)
-    context = ssl.create_default_context(cafile=ca_file) if endpoint.secure else None
+    context = make_ssl_context(ca_file=ca_file, insecure=False) if endpoint.secure else None
     sock = socket.socket(socket.AF_INET6 if ":" in endpoint.host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setblocking(False)
     try:

@@ -211,7 +211,7 @@ def evaluate_regression(
         if reference is None and kind is not None:
             factor = machine_factor(run_cal, base_cal, run_target=target, base_target=target, kind=kind,
                                     statistic=limit.statistic,
-                                    url=result.targets[target].url, machines_differ=comparison.machines_differ)
+                                    machines_differ=comparison.machines_differ)
         judged = _calibrated(raw, factor) if factor is not None and factor.judged else raw
         passed, word = _classify(judged, limit, floor_ms if limit.summary_path == ("rtt",) else None)
         if factor is None:

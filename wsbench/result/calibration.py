@@ -149,7 +149,6 @@ class MachineFactor:
 
     factor: float
     shift_ms: float
-    model: str
     judged: bool
     why: str
     run_ms: float
@@ -162,7 +161,7 @@ class MachineFactor:
     def describe(self) -> str:
         sign = "−" if self.shift_ms >= 0 else "+"
         return (f"machine factor ×{self.factor:.2f} ({self.base_ms:.3g} → {self.run_ms:.3g} ms), "
-                f"{self.model} {sign}{abs(self.shift_ms):.3g} ms")
+                f"shift {sign}{abs(self.shift_ms):.3g} ms")
 
 
 def machine_factor(
@@ -171,7 +170,6 @@ def machine_factor(
     *,
     run_target: str,
     base_target: str,
-    url: str | None,
     machines_differ: str = "",
     bound: float = CALIBRATION_BOUND,
     kind: str = "rtt",
@@ -181,15 +179,14 @@ def machine_factor(
     ``kind``: ``rtt`` for message latencies, ``open`` for upgrade latencies.
 
     Not judged (raw, and the reason says so) when the two references measured different
-    workloads: one probe through the target's proxy, the other on loopback. ``url`` names
-    the target (kept for the note; a loopback and a remote target are calibrated alike).
+    workloads: one probe through the target's proxy, the other on loopback. A loopback and a
+    remote target are calibrated alike.
     """
     run_ms, run_source = reference_ms(run, run_target, kind=kind, statistic=statistic)
     base_ms, base_source = reference_ms(base, base_target, kind=kind, statistic=statistic)
     if not run_ms or not base_ms:
         return None
     factor = run_ms / base_ms
-    model = "shift"
     beyond = abs(factor - 1.0) > bound
     paths = (probe_path(run, run_target), probe_path(base, base_target)) if kind == "rtt" else ("", "")
     comparable = paths[0] == paths[1]
@@ -205,7 +202,7 @@ def machine_factor(
     if comparable and run_source != base_source:
         why += f"; run from the {run_source}, baseline from the {base_source}"
     judged = comparable and (bool(machines_differ) or beyond)
-    return MachineFactor(factor, run_ms - base_ms, model, judged, why, run_ms, base_ms)
+    return MachineFactor(factor, run_ms - base_ms, judged, why, run_ms, base_ms)
 
 
 _PATH_WORDS = {"proxy": "through the target's proxy", "loopback": "on loopback"}
