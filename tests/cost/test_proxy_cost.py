@@ -42,7 +42,7 @@ def cost_run(tmp_path_factory):
         nginx = session_members(lab.proxy("nginx").pid)
         before = hand_cpu_s(nginx)
         scenario = Scenario(targets=tuple(Target(n, u) for n, u in lab.targets().items()), sessions=100,
-                            ramp=100, rate=10, duration=3, processes=1, out=str(out))
+                            ramp=100, rate=10, duration=5, processes=1, out=str(out))
         outcome = run_scenario(scenario, run_id="cost",
                                observer_for=lambda t: ProxyCostObserver(t.name, lab.proxy(t.name).pid))
         after = hand_cpu_s(nginx)
