@@ -228,3 +228,17 @@ def test_deflate_uses_the_websockets_transport_and_measures_the_same_things(tmp_
     assert target["rtt"]["count"] == 18
     assert target["rtt"]["p50"] >= 5.0
     assert target["closes"]["by_side"]["client"] == 3
+
+
+def test_rate_mode_splits_the_generators_send_lag_from_the_time_after_the_send(tmp_path):
+    with start_server(ServeOptions(delay_ms=20)) as server:
+        target = run(tmp_path, server.url, sessions=2, ramp=0, mode="rate", rate=50, messages=25, duration=30)
+    rtt, service, lag = target["rtt"], target["rtt_service"], target["send_lag"]
+    assert rtt["count"] == service["count"] == target["messages"]["received"] == 50
+    assert lag["count"] == target["messages"]["sent"] == 50
+    # no reply can come back sooner than the server's known delay after the actual send ...
+    assert service["min"] >= 19.9, service
+    # ... and the send lag only ever comes off: message by message the service time is the RTT less it
+    for statistic in ("min", "p50", "p99", "max"):
+        assert service[statistic] <= rtt[statistic], (statistic, service, rtt)
+    assert lag["min"] >= 0

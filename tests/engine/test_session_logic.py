@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wsbench.engine.session import Session
+from wsbench.metrics.histogram import Histogram
 from wsbench.metrics.recorder import Recorder
 from wsbench.protocol.stamp import read_stamp, stamp_factory
 from wsbench.scenario import parse_scenario
@@ -123,3 +124,30 @@ def test_server_close_and_client_close_are_told_apart():
     session2.close()
     session2.on_disconnect(1000, "")
     assert ctx.recorder.closes_by_side["client"] == 1 and ctx.recorder.dropped == 1
+
+
+def test_rate_mode_records_each_send_lag_and_the_time_from_the_actual_send():
+    ctx = FakeContext(mode="rate", rate=100)  # one message every 10 ms
+    session, sent = open_session(ctx)  # seq 0 sent on time at t=0
+    ctx.now = 200 * MS  # the generator stalled: seq 1..20 go out now, 190 ms .. 0 ms late
+    session._rate_tick()
+    assert ctx.recorder.send_lag_pending == [0] + [(200 - 10 * k) * 1000 for k in range(1, 21)]
+    ctx.now = 205 * MS
+    session.on_message(sent[1], ctx.now)  # scheduled at 10 ms, sent at 200 ms
+    session.on_message(sent[0], ctx.now)  # scheduled and sent at 0
+    assert ctx.recorder.rtt_pending == [195_000, 205_000]  # from the schedule (coordinated omission)
+    assert ctx.recorder.service_pending == [5_000, 205_000]  # from the actual send
+    session.on_disconnect(1006, "")  # the 19 unanswered: lost, and their lags forgotten with them
+    assert ctx.recorder.lost == 19 and session.send_lags == {}
+
+
+def test_closed_loop_has_no_send_lag_and_its_service_time_is_the_rtt():
+    ctx = FakeContext(mode="closed", messages=3)
+    session, sent = open_session(ctx)
+    ctx.now = 2 * MS
+    session.on_message(sent[0], ctx.now)
+    assert session.send_lags is None
+    assert ctx.recorder.send_lag_pending == [] and ctx.recorder.service_pending == []
+    shard = ctx.recorder.snapshot(complete=True, meta={})
+    assert shard["rtt_service"] == shard["rtt"]  # each send went at once: nothing to take out
+    assert Histogram.decode(shard["send_lag"]).count == 0

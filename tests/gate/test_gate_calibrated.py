@@ -183,3 +183,32 @@ def test_baseline_target_input_errors(resultgen):
         evaluate_gate(data, baseline_target="nope", max_regressions=["rtt.p50=20%"])
     with pytest.raises(UsageError, match="not both"):
         evaluate_gate(data, baseline_target="base", baseline=data, max_regressions=["rtt.p50=20%"])
+
+
+def with_service(resultgen, data: dict, *, median_ms: float, lag_ms: float, seed: int) -> dict:
+    """``data`` with a time from the actual send of ``median_ms`` and a send lag of ``lag_ms``."""
+    rng = np.random.default_rng(seed)
+    target = data["targets"]["nginx"]
+    target["rtt_service"] = resultgen.summary(rng.lognormal(np.log(median_ms * 1000), 0.2, 8000))
+    target["send_lag"] = resultgen.summary(rng.lognormal(np.log(lag_ms * 1000), 0.5, 8000))
+    return data
+
+
+def test_the_time_from_the_actual_send_is_judged_without_a_probe_factor(resultgen):
+    """rtt_service already has the generator's send lag taken out message by message: the probe
+    (which says this machine adds 1 ms) does not excuse a doubled service time, and an unchanged
+    one passes however late the generator sent."""
+    base = with_service(resultgen, result(resultgen, median_ms=1.0, seed=1, during_mean_ms=0.5, run_id="base"),
+                        median_ms=0.5, lag_ms=0.2, seed=11)
+    slower = with_service(resultgen, result(resultgen, median_ms=2.0, seed=2, during_mean_ms=1.5, machine="host-b"),
+                          median_ms=1.0, lag_ms=0.9, seed=12)
+    verdict = evaluate_gate(slower, baseline=base, max_regressions=["rtt_service.p50=20%"])
+    assert not verdict.passed, to_markdown(verdict)
+    text = note(verdict)
+    assert text.startswith("significant regression: +100") or text.startswith("significant regression: +9"), text
+    assert "judged on the time from the actual send" in text and "no probe factor" in text
+    assert "p50 0.9" in text  # the run's own send lag is named
+    same = with_service(resultgen, result(resultgen, median_ms=2.0, seed=3, during_mean_ms=1.5, machine="host-b"),
+                        median_ms=0.5, lag_ms=1.5, seed=13)
+    verdict = evaluate_gate(same, baseline=base, max_regressions=["rtt_service.p50=20%", "rtt_service.p99=20%"])
+    assert verdict.passed, to_markdown(verdict)

@@ -10,11 +10,11 @@ from wsbench.protocol.failures import PROTOCOL_ERRORS
 from wsbench.result import fmt
 from wsbench.result.diagnosis import diagnose, failure_text
 from wsbench.result.infrastructure import LAB_FAILURE, lab_failure_lines
-from wsbench.result.model import Disruption, Result
+from wsbench.result.model import Disruption, Result, TargetResult
 from wsbench.result.ranking import Floor, disruption_name, rank_result
 from wsbench.result.summary import Summary
 
-__all__ = ["summary_table", "disruption_line"]
+__all__ = ["summary_table", "disruption_line", "send_lag_line"]
 
 
 def disruption_line(item: Disruption) -> str:
@@ -32,6 +32,16 @@ def disruption_line(item: Disruption) -> str:
 def _ms(value: float | None) -> str:
     value = value or 0.0
     return f"{value:.2f}" if value < 100 else f"{value:.0f}"
+
+
+def send_lag_line(target: TargetResult) -> str | None:
+    """Rate mode: how late the generator sent, and the RTT from the actual send (None otherwise)."""
+    lag, service = target.send_lag, target.rtt_service
+    if lag is None or not lag.count or service is None or not service.count:
+        return None
+    return (f"rtt from the actual send p50/p99 {_ms(service.p50)} / {_ms(service.p99)} ms "
+            f"(rtt counts from the scheduled time, so it holds the generator's own send lag: "
+            f"p50 {_ms(lag.p50)} / p99 {_ms(lag.p99)} ms)")
 
 
 def summary_table(result: Result | Mapping[str, Any], *, floor: Floor | None = None) -> str:
@@ -54,6 +64,9 @@ def summary_table(result: Result | Mapping[str, Any], *, floor: Floor | None = N
             f"{_ms(rtt.p50) + ' / ' + _ms(rtt.p99) + ' / ' + _ms(rtt.p999):>22} "
             f"{messages.sent:>9} {messages.lost:>6}"
         )
+        line = send_lag_line(target)
+        if line is not None:
+            lines.append(f"    {line}")
         failures = {k: v for k, v in (target.upgrade_failures or {}).items() if v}
         if failures:
             lines.append("    upgrade failures: " + ", ".join(f"{k}={v}" for k, v in sorted(failures.items())))

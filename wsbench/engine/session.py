@@ -9,7 +9,10 @@ host's clock.
 
 Each reply is matched to its request by the sequence number in its stamp; the RTT
 counts from the *scheduled* send time (in ``rate`` mode a late send does not hide
-the stall: coordinated omission).
+the stall: coordinated omission). In ``rate`` mode each send's lateness (its *send lag*:
+the generator's own timer and event loop, nothing the target did) is recorded too, and each
+reply's time from the actual send (``rtt_service`` = RTT − its send lag), so a verdict can
+tell the generator's lateness from the target's.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ class Session:
         self.next_seq = 0
         self.max_seq = -1
         self.outstanding: dict[int, int] = {}
+        #: rate mode: how late each outstanding message went out after its scheduled time (ns);
+        #: its reply's time from the actual send (``rtt_service``) is its RTT minus this
+        self.send_lags: dict[int, int] | None = None if self.closed_loop else {}
         self.last_send_ns = 0
         self.connected = False
         self.finishing = False
@@ -84,6 +90,9 @@ class Session:
             return
         recorder.received += 1
         recorder.rtt_pending.append((now_ns - scheduled) // 1000)
+        lags = self.send_lags
+        if lags is not None:
+            recorder.service_pending.append((now_ns - scheduled - lags.pop(seq, 0)) // 1000)
         if seq < self.max_seq:
             recorder.reordered += 1
         else:
@@ -116,8 +125,11 @@ class Session:
             if buffered is not None and buffered() > high_water:
                 self._hold_back()  # the peer does not read: this message is not sent
             else:
-                if now - scheduled > LATE_SEND_NS:
+                lag = now - scheduled
+                if lag > LATE_SEND_NS:
                     self.recorder.late_sends += 1
+                self.recorder.send_lag_pending.append(lag // 1000)
+                self.send_lags[self.next_seq] = lag  # type: ignore[index]
                 self.send_next(scheduled)
             self._next_scheduled = next(self._schedule)  # type: ignore[call-overload]
             if self.messages_left == 0:
@@ -231,6 +243,8 @@ class Session:
             side, dropped, shown, cause = "abnormal", True, CLOSE_ABNORMAL, cause or "eof"
         lost = len(self.outstanding)
         self.outstanding.clear()
+        if self.send_lags is not None:
+            self.send_lags.clear()
         self.recorder.session_closed(code=shown, side=side, dropped=dropped, lost=lost, cause=cause)
         self.ctx.event("session_dropped" if dropped else "session_closed", session=self.index,
                        code=shown, side=side, reason=self.ctx.redact(reason[:120]), lost=lost,

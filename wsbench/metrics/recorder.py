@@ -6,7 +6,9 @@ JSON-able *shard* that :mod:`wsbench.result.shards` merges exactly with the shar
 other processes.
 
 Hot path: RTT samples (µs) are appended to :attr:`Recorder.rtt_pending` and recorded
-into the histograms in one vectorised call per second by :meth:`Recorder.tick`.
+into the histograms in one vectorised call per second by :meth:`Recorder.tick`; in rate
+mode likewise each send's lag (:attr:`Recorder.send_lag_pending`) and each reply's time from
+the actual send (:attr:`Recorder.service_pending`).
 
 Sub-second view: :meth:`Recorder.sample`, called by the worker on a 100 ms grid, puts what
 the counters gained since the last sample into that 100 ms bucket (per-bucket counters: no
@@ -48,6 +50,12 @@ class Recorder:
         self.loop_lag = Histogram()
         #: RTT samples in µs not yet in :attr:`rtt` (hot path: list.append).
         self.rtt_pending: list[int] = []
+        #: rate mode: each reply's time from the *actual* send, µs (the RTT less the send's lag)
+        self.rtt_service = Histogram()
+        self.service_pending: list[int] = []
+        #: rate mode: how late each message went out after its scheduled time, µs
+        self.send_lag = Histogram()
+        self.send_lag_pending: list[int] = []
         # sessions
         self.attempted = 0
         self.opened = 0
@@ -179,6 +187,7 @@ class Recorder:
             second_rtt.record_many(np.fromiter(self.rtt_pending, dtype=np.int64))
             self.rtt_pending.clear()
             self.rtt.merge(second_rtt)
+        self._flush_rate()
         if cpu_percent is not None:
             self.cpu_percent.append(round(cpu_percent, 1))
         elapsed = (now_ns - self.start_ns) // _NS_PER_S
@@ -219,6 +228,14 @@ class Recorder:
         if self.rtt_pending:
             self.rtt.record_many(np.fromiter(self.rtt_pending, dtype=np.int64))
             self.rtt_pending.clear()
+        self._flush_rate()
+
+    def _flush_rate(self) -> None:
+        """Record the pending send lags and times from the actual send (rate mode)."""
+        for pending, hist in ((self.service_pending, self.rtt_service), (self.send_lag_pending, self.send_lag)):
+            if pending:
+                hist.record_many(np.fromiter(pending, dtype=np.int64))
+                pending.clear()
 
     # --- output ---------------------------------------------------------------------
 
@@ -260,6 +277,10 @@ class Recorder:
             "upgrade_failures": dict(self.upgrade_failures),
             "upgrade": {phase: hist.encode() for phase, hist in self.upgrade.items()},
             "rtt": self.rtt.encode(),
+            # no send was late by design in closed loop (each goes when its reply is in):
+            # there the time from the actual send is the RTT itself
+            "rtt_service": (self.rtt_service if self.rtt_service.count or not self.rtt.count else self.rtt).encode(),
+            "send_lag": self.send_lag.encode(),
             "recovery": self.recovery.encode(),
             "loop_lag": self.loop_lag.encode(),
             "cpu_percent": list(self.cpu_percent),

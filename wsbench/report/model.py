@@ -352,7 +352,22 @@ def generator_table(result: Result) -> Table:
                 f"kernel {machine.get('kernel', '?')}")
         rows.append((Cell("machine", "machine"), Cell(text, text)))
     rows.extend(_calibration_rows(result))
+    rows.extend(_send_lag_rows(result))
     return Table(("measure", "value"), tuple(rows), "Load generator")
+
+
+def _send_lag_rows(result: Result) -> list[tuple[Cell, Cell]]:
+    """Rate mode, per target: how late the generator sent on its own, and the RTT without it."""
+    rows = []
+    for name, target in result.targets.items():
+        lag, service = target.send_lag, target.rtt_service
+        if lag is None or not lag.count or service is None:
+            continue
+        for label, summary in ((f"{name}: send lag p50 / p99 (in rtt)", lag),
+                               (f"{name}: rtt from the actual send p50 / p99", service)):
+            text = f"{fmt.ms(summary.p50)} / {fmt.ms(summary.p99)}"
+            rows.append((Cell(label, label), Cell(text, summary.p99)))
+    return rows
 
 
 def _calibration_rows(result: Result) -> list[tuple[Cell, Cell]]:

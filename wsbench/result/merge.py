@@ -121,6 +121,11 @@ def merge_targets(
         upgrade={phase: summary(f"upgrade.{phase}", lambda t, p=phase: (t.upgrade or {}).get(p))
                  for phase in names},
         rtt=summary("rtt", lambda t: t.rtt),
+        # only when every part has them (older Results do not): a partial sum would mislead
+        rtt_service=summary("rtt_service", lambda t: t.rtt_service)
+        if targets and all(t.rtt_service is not None for t in targets) else None,
+        send_lag=summary("send_lag", lambda t: t.send_lag)
+        if targets and all(t.send_lag is not None for t in targets) else None,
         recovery=summary("recovery", lambda t: t.recovery),
         messages=Messages(sum_counts(t.messages for t in targets)),
         closes=Closes(by_code=Counts(sum_counts(t.closes.by_code if t.closes else None for t in targets)),

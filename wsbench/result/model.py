@@ -284,6 +284,8 @@ _TARGET_FIELDS = (
     Field("sessions", _section(Sessions), _writer),
     Field("upgrade", _read_upgrade, lambda phases: {name: s.to_json() for name, s in phases.items()}),
     Field("rtt", _section(Summary), _writer),
+    Field("rtt_service", _section(Summary), _writer),
+    Field("send_lag", _section(Summary), _writer),
     Field("recovery", _section(Summary), _writer),
     Field("messages", _section(Messages), _writer),
     Field("closes", _section(Closes), _writer),
@@ -309,6 +311,12 @@ class TargetResult(Section):
     sessions: Sessions | None = None
     upgrade: Mapping[str, Summary] | None = None
     rtt: Summary | None = None
+    #: each reply's time from the *actual* send: the RTT less the generator's own lateness in
+    #: sending it (rate mode; in closed loop the RTT itself); absent in older Results
+    rtt_service: Summary | None = None
+    #: rate mode: how late each message went out after its scheduled time (the generator's
+    #: timer and event loop); absent in older Results and empty in closed loop
+    send_lag: Summary | None = None
     recovery: Summary | None = None
     messages: Messages | None = None
     closes: Closes | None = None
@@ -330,7 +338,7 @@ class TargetResult(Section):
     def summary(self, path: Sequence[str]) -> Summary | None:
         """The summary at ``path`` (``("rtt",)``, ``("upgrade", "total")``, or one other code
         added, e.g. ``("proxy_cost", "rtt")``), or None."""
-        if len(path) == 1 and path[0] in ("rtt", "recovery"):
+        if len(path) == 1 and path[0] in ("rtt", "rtt_service", "send_lag", "recovery"):
             return getattr(self, path[0])  # type: ignore[no-any-return]
         if len(path) == 2 and path[0] == "upgrade":
             return (self.upgrade or {}).get(path[1])

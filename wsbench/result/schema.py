@@ -130,6 +130,8 @@ def _static_target() -> _Node:
         ("sent", "received", "lost", "duplicated", "reordered", "late_sends", "unmatched"))
     target.children["upgrade"] = _Node({phase: _Node(summary=True) for phase in UPGRADE_PHASES})
     target.children["rtt"] = _Node(summary=True)
+    target.children["rtt_service"] = _Node(summary=True)
+    target.children["send_lag"] = _Node(summary=True)
     target.children["recovery"] = _Node(summary=True)
     target.children["upgrade_failures"] = _open_map(OPEN_MAPS[0][1], OPEN_MAPS[0][2])
     closes = target.child("closes")

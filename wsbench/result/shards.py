@@ -94,6 +94,8 @@ def shard_part(shard: Mapping[str, Any], label: str = "shard") -> TargetPart:
             sessions=Sessions(dict(shard["sessions"])),
             upgrade={phase: Summary.of_hdr(text) for phase, text in shard["upgrade"].items()},
             rtt=Summary.of_hdr(shard["rtt"]),
+            rtt_service=Summary.of_hdr(shard["rtt_service"]) if "rtt_service" in shard else None,
+            send_lag=Summary.of_hdr(shard["send_lag"]) if "send_lag" in shard else None,
             recovery=Summary.of_hdr(shard["recovery"]),
             messages=Messages(dict(shard["messages"])),
             closes=Closes(by_code=Counts(dict(closes["by_code"])), by_side=Counts(dict(closes["by_side"])),
