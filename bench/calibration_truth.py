@@ -6,7 +6,8 @@ Runs ``scenarios/ci-gate.yaml`` through a lab nginx of its own (``WSBENCH_LAB_DI
 output folder), alternating an idle run and a run with ``python -c 'while True: pass'`` pinned
 to cores 0 .. BURNERS-1, and prints per run the raw p50 and p99 and the same taken to the first
 idle run's machine by the gate's model (:func:`wsbench.result.calibration.machine_factor`),
-then the medians of each group. The question: do calibrated medians agree within 10 % where raw medians do not?
+and the time from the actual send (``rtt_service``: each message's RTT less the generator's own
+send lag, measured per message), then the medians of each group. The question: do calibrated medians agree within 10 % where raw medians do not?
 Not a test: it takes minutes and the answer depends on the machine (see baselines/README.md).
 """
 
@@ -63,7 +64,7 @@ def main() -> None:
                        stdout=subprocess.DEVNULL, check=False)
     reference = Result.from_json(json.loads(paths["idle"][0].read_text()))
     for statistic in ("p50", "p99"):
-        rows: dict[str, list[tuple[float, float]]] = {"idle": [], "burn": []}
+        rows: dict[str, list[tuple[float, float, float]]] = {"idle": [], "burn": []}
         for label, files in paths.items():
             for path in files:
                 run = Result.from_json(json.loads(path.read_text()))
@@ -72,17 +73,14 @@ def main() -> None:
                 factor = machine_factor(run.generator.calibration, reference.generator.calibration,
                                         run_target="nginx", base_target="nginx", statistic=statistic)
                 calibrated = factor.apply(raw) if factor is not None else raw
-                rows[label].append((raw, calibrated))
+                service = float(getattr(target.rtt_service, statistic)) if target.rtt_service else float("nan")
+                rows[label].append((raw, calibrated, service))
                 print(f"{label}  raw {statistic} {raw:.3f} ms  calibrated {calibrated:.3f} ms  "
-                      f"({factor.describe() if factor else 'no calibration'})")
-        medians = {label: (statistics.median(r for r, _ in values), statistics.median(c for _, c in values))
-                   for label, values in rows.items()}
-        raw_change = medians["burn"][0] / medians["idle"][0] - 1
-        calibrated_change = medians["burn"][1] / medians["idle"][1] - 1
-        print(f"median raw {statistic}: idle {medians['idle'][0]:.3f} ms, burn {medians['burn'][0]:.3f} ms "
-              f"({raw_change:+.0%})")
-        print(f"median calibrated {statistic}: idle {medians['idle'][1]:.3f} ms, burn {medians['burn'][1]:.3f} ms "
-              f"({calibrated_change:+.0%})")
+                      f"({factor.describe() if factor else 'no calibration'})  from the actual send {service:.3f} ms")
+        for column, name in enumerate(("raw", "calibrated", "from the actual send")):
+            idle = statistics.median(row[column] for row in rows["idle"])
+            burn = statistics.median(row[column] for row in rows["burn"])
+            print(f"median {name} {statistic}: idle {idle:.3f} ms, burn {burn:.3f} ms ({burn / idle - 1:+.0%})")
 
 if __name__ == "__main__":
     main()

@@ -84,8 +84,10 @@ def parse_max_regression(text: str) -> RegressionLimit:
     return RegressionLimit(text.strip(), tuple(path), statistic, allowed)
 
 
-#: which calibration figure takes a summary to another machine: rtt (message latency), open (upgrades)
-_CALIBRATED = {"rtt": "rtt", "upgrade": "open"}
+#: which calibration figure takes a summary to another machine: rtt (message latency), open (upgrades).
+#: ``rtt_service`` (the time from the actual send) is what the probe measures: it sends on time
+#: (it sleeps out the last millisecond), so its figures hold no send lag either
+_CALIBRATED = {"rtt": "rtt", "rtt_service": "rtt", "upgrade": "open"}
 
 
 def _seed(*parts: str) -> int:
@@ -143,10 +145,9 @@ def _calibrated(estimate: RatioEstimate, factor: MachineFactor) -> RatioEstimate
 def _service_how(result: Result, target: str) -> str:
     """How an ``rtt_service`` check was judged: the generator's own send lag taken out per message."""
     lag = result.targets[target].send_lag
-    seen = (f" (in this run p50 {fmt.ms(lag.p50)}, p99 {fmt.ms(lag.p99)})"
-            if lag is not None and lag.count and lag.p50 is not None and lag.p99 is not None else "")
-    return ("judged on the time from the actual send: the generator's own send lag" + seen
-            + " taken out message by message, so no probe factor is applied")
+    seen = f" (in this run p50 {fmt.ms(lag.p50)}, p99 {fmt.ms(lag.p99)})" if lag is not None and lag.count else ""
+    return ("the time from the actual send: the generator's own send lag" + seen
+            + " taken out message by message, as the probe (which sends on time) measures")
 
 
 def _interval_text(estimate: RatioEstimate, confidence: float) -> str:
@@ -186,11 +187,9 @@ def evaluate_regression(
     closed = (result.scenario or {}).get("mode") == "closed"
     run_cal = result.generator.calibration if result.generator else None
     base_cal = base.generator.calibration if base.generator else None
-    # the time from the actual send holds no send lag, like a closed loop: its floor is the
-    # closed-loop calibration's (what the machine adds with no timer in the way)
     service = limit.summary_path == ("rtt_service",)
-    floors = [f for f in (noise_floor_ms(run_cal, limit.statistic, closed=closed or service),
-                          noise_floor_ms(base_cal, limit.statistic, closed=closed or service)) if f is not None]
+    floors = [f for f in (noise_floor_ms(run_cal, limit.statistic, closed=closed),
+                          noise_floor_ms(base_cal, limit.statistic, closed=closed)) if f is not None]
     floor_ms = max(floors) if floors else None
     for target in targets:
         if reference is not None and target == reference:
@@ -226,9 +225,7 @@ def evaluate_regression(
                                     machines_differ=comparison.machines_differ)
         judged = _calibrated(raw, factor) if factor is not None and factor.judged else raw
         passed, word = _classify(judged, limit, floor_ms if limit.summary_path[0] in ("rtt", "rtt_service") else None)
-        if service and reference is None:
-            note = f"{word}: {_interval_text(raw, confidence)}; {_service_how(result, target)}"
-        elif factor is None:
+        if factor is None:
             how = ("same run, interleaved with " + reference + ": judged raw") if reference else (
                 "judged raw (no calibration in " + ("both Results" if run_cal is None and base_cal is None
                                                    else "the baseline" if base_cal is None else "the Result")
@@ -240,6 +237,8 @@ def evaluate_regression(
         else:
             note = (f"{word}: judged raw, {factor.why}: raw {_interval_text(raw, confidence)}; "
                     f"calibrated {_interval_text(_calibrated(raw, factor), confidence)}")
+        if service:
+            note += f"; {_service_how(result, target)}"
         observations.append(
             Observation(
                 target,
