@@ -17,6 +17,7 @@ from wsbench.engine import _fastpath, transports  # `make test` builds it: fail,
 from wsbench.engine.runner import run_scenario
 from wsbench.protocol.stamp import read_seq, stamp_factory
 from wsbench.scenario import parse_scenario
+from wsbench.server.process import ServeOptions, start_server
 
 QUIRKY = Path(__file__).resolve().parents[1] / "servers" / "quirky_echo.py"
 
@@ -65,3 +66,61 @@ def test_both_listeners_count_the_quirky_servers_truth(tmp_path, monkeypatch, me
             assert target["closes"]["by_side"]["client"] == sessions
             figures[listener] = got
     assert figures["fast"] == figures["python"]
+
+
+def _both_listeners(tmp_path, monkeypatch, options: ServeOptions, **settings) -> dict[str, dict]:
+    """The target's figures of one run per listener (the compiled one, then the Python one),
+    each against a fresh ``wsbench serve`` (its quirks count sessions from the first)."""
+    targets = {}
+    for listener in ("fast", "python"):
+        monkeypatch.setenv("WSBENCH_PURE_PYTHON", "1" if listener == "python" else "0")
+        with start_server(options) as server:
+            scenario = parse_scenario({"targets": [f"t={server.url}"], "processes": 1, "ramp": 0,
+                                       "mode": "closed", "out": str(tmp_path / listener), **settings})
+            result = run_scenario(scenario).result
+        assert [w["hot_path"] for w in result["generator"]["workers"]] == [
+            "compiled" if listener == "fast" else "python"]
+        targets[listener] = result["targets"]["t"]
+    return targets
+
+
+def test_a_missing_echo_takes_the_session_off_the_fast_path_and_back(tmp_path, monkeypatch):
+    # every 4th message is not echoed: the worker's reply-timeout check reads the session's
+    # state (the listener writes back what it holds) and sends the next message itself; the
+    # listener takes the state again at the next matched reply
+    targets = _both_listeners(tmp_path, monkeypatch, ServeOptions(drop_every=4), sessions=3,
+                              messages=24, reply_timeout=0.1, duration=30)
+    for listener, target in targets.items():
+        messages = target["messages"]
+        assert (messages["sent"], messages["received"], messages["lost"]) == (72, 54, 18), listener
+        assert messages["duplicated"] == messages["unmatched"] == 0, listener
+        assert target["rtt"]["count"] == 54, listener
+        assert target["closes"]["by_side"]["client"] == 3, listener
+
+
+def test_the_state_survives_a_reconnect(tmp_path, monkeypatch):
+    # the server closes the first two sessions after 5 echoes: the listener writes the state
+    # back at the disconnect, the session goes on with its budget on a new connection
+    options = ServeOptions(close_sessions=2, close_after_messages=5, close_code=1001)
+    targets = _both_listeners(tmp_path, monkeypatch, options, sessions=3, messages=20,
+                              reconnect=True, reply_timeout=0.5, duration=30)
+    for listener, target in targets.items():
+        messages = target["messages"]
+        assert messages["sent"] == 60, listener  # each session's budget, across its connections
+        assert messages["received"] + messages["lost"] == 60, listener
+        assert target["rtt"]["count"] == messages["received"], listener
+        assert target["sessions"]["reconnected"] == 2, listener
+    assert targets["fast"]["messages"] == targets["python"]["messages"]
+
+
+def test_a_stop_mid_run_waits_for_the_reply_the_listener_holds(tmp_path, monkeypatch):
+    # no message budget: the run's end finishes every session while the listener holds its
+    # one outstanding message; finish() reads it back and waits for the reply (none lost)
+    targets = _both_listeners(tmp_path, monkeypatch, ServeOptions(), sessions=3, duration=1.0,
+                              reply_timeout=2)
+    for listener, target in targets.items():
+        messages = target["messages"]
+        assert messages["sent"] > 300, listener
+        assert messages["lost"] == 0, listener
+        assert messages["received"] == messages["sent"] == target["rtt"]["count"], listener
+        assert target["closes"]["by_side"]["client"] == 3, listener

@@ -9,10 +9,16 @@ message off the common path (a duplicate, an unmatched reply, a session finishin
 listener in ``transports.py``, which is the fallback when this module is not built.
 
 The closed-loop fast path is ``Session.on_message`` + ``Session.send_next`` for the case
-"closed loop, not finishing, reply matches an outstanding seq": same state (read and
-written on the Session object), same counters, same stamp bytes
-(``wsbench.protocol.stamp``). tests/engine/test_fastpath.py checks both listeners give
-the same figures on the same runs, and the stamp bytes against ``stamp_factory``.
+"closed loop, not finishing, the reply matches the one outstanding seq": same counters
+(the Recorder's, updated at every reply), same stamp bytes (``wsbench.protocol.stamp``).
+While on it the listener holds the session's closed-loop state as C fields — a *lease*:
+``next_seq``, ``max_seq``, ``messages_left``, ``last_send_ns`` and the outstanding
+``(seq, scheduled)`` (taken out of ``Session.outstanding``) — and writes them back
+(:meth:`FastListener.release`) before anything else reads or changes them: a message off
+the fast path, the session finishing, the disconnect, and every Session method that reads
+them from outside (``check_reply_timeout``, ``finish``, ``on_disconnect``: the ``sync``
+callable ``Session.on_open`` gets). tests/engine/test_fastpath.py checks both listeners
+give the same figures on the same runs, and the stamp bytes against ``stamp_factory``.
 Measured in bench/bench_engine.py.
 """
 
@@ -23,7 +29,7 @@ from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 from picows.picows cimport WSFrame, WSListener, WSMsgType, WSTransport
 
 #: The listener's contract with transports.py; a build older than it is not used (stale .so)
-LISTENER_VERSION = 2
+LISTENER_VERSION = 3
 
 cdef const char* _HEX = b"0123456789abcdef"
 cdef Py_ssize_t _STAMP_SIZE = 32
@@ -106,6 +112,14 @@ cdef class FastListener(WSListener):
     cdef public str close_reason
     cdef public str cause  # why the session ended (wsbench.protocol.failures), "" until then
     cdef public int64_t upgraded_ns  # when the 101 was parsed (0: not upgraded)
+    # the lease: the session's closed-loop state while the fast path holds it (see the module doc)
+    cdef readonly bint leased
+    cdef int64_t out_seq  # the one outstanding message (out of Session.outstanding meanwhile)
+    cdef int64_t out_scheduled
+    cdef int64_t next_seq
+    cdef int64_t max_seq
+    cdef int64_t messages_left
+    cdef int64_t last_send_ns
 
     def __init__(self, session, *, binary: bool, size: int, answer_close, fail, on_end, max_size: int):
         self.session = session
@@ -125,6 +139,7 @@ cdef class FastListener(WSListener):
         self.close_reason = ""
         self.cause = ""
         self.upgraded_ns = 0
+        self.leased = False
 
     cpdef on_ws_connected(self, WSTransport transport):
         self.upgraded_ns = _now_ns()
@@ -144,6 +159,7 @@ cdef class FastListener(WSListener):
                     seq = _parse_seq(frame.payload_ptr)
                     if seq >= 0 and self._reply(transport, seq, now):
                         return
+                self._release()
                 self.on_message(frame.get_payload_as_bytes(), now)
             else:
                 self.fragments = bytearray(frame.get_payload_as_memoryview())
@@ -157,11 +173,13 @@ cdef class FastListener(WSListener):
                 if frame.fin:
                     data = bytes(self.fragments)
                     self.fragments = None
+                    self._release()
                     self.on_message(data, _now_ns())
         elif msg_type == WSMsgType.CLOSE:
             self.answer_close(self, transport, frame)
 
     cpdef on_ws_disconnected(self, WSTransport transport):
+        self._release()
         self.on_end(self, transport)
 
     cpdef pause_writing(self):
@@ -170,32 +188,65 @@ cdef class FastListener(WSListener):
     cpdef resume_writing(self):
         pass
 
-    cdef bint _reply(self, WSTransport transport, int64_t seq, int64_t now) except -1:
-        """Session.on_message + send_next for a matched closed-loop reply; False: not handled."""
+    def release(self):
+        """Write the leased closed-loop state back to the Session (a no-op when not leased)."""
+        self._release()
+
+    cdef int _release(self) except -1:
+        if not self.leased:
+            return 0
+        self.leased = False
         session = self.session
-        if session.finishing:
+        session.next_seq = self.next_seq
+        session.max_seq = self.max_seq
+        session.messages_left = self.messages_left
+        session.last_send_ns = self.last_send_ns
+        if self.out_seq >= 0:
+            self.outstanding[self.out_seq] = self.out_scheduled
+        return 0
+
+    cdef bint _lease(self, int64_t seq) except -1:
+        """Take the session's closed-loop state if ``seq`` is its one outstanding message."""
+        session = self.session
+        if session.finishing or len(self.outstanding) != 1:
             return False
-        key = seq
-        scheduled = self.outstanding.pop(key, None)
+        scheduled = self.outstanding.pop(seq, None)
         if scheduled is None:
             return False  # a duplicate or a stray: Session.on_message counts it
+        self.out_seq = seq
+        self.out_scheduled = scheduled
+        self.next_seq = session.next_seq
+        self.max_seq = session.max_seq
+        self.messages_left = session.messages_left
+        self.last_send_ns = session.last_send_ns
+        self.leased = True
+        return True
+
+    cdef bint _reply(self, WSTransport transport, int64_t seq, int64_t now) except -1:
+        """Session.on_message + send_next for a matched closed-loop reply; False: not handled."""
+        if not self.leased:
+            if not self._lease(seq):
+                return False
+        elif seq != self.out_seq:
+            return False  # the caller releases, then Session.on_message
         recorder = self.recorder
         recorder.received += 1
-        self.rtt.append((now - <int64_t>scheduled) // 1000)
-        if seq < session.max_seq:
+        self.rtt.append((now - self.out_scheduled) // 1000)
+        if seq < self.max_seq:  # only when just leased: a seq the slow path saw overtaken
             recorder.reordered += 1
         else:
-            session.max_seq = key
-        left = session.messages_left
-        if not left:
-            session.finish()
+            self.max_seq = seq
+        if self.messages_left == 0:
+            self.out_seq = -1  # nothing outstanding any more
+            self._release()
+            self.session.finish()
             return True
-        session.last_send_ns = now
-        next_seq = session.next_seq
-        session.next_seq = next_seq + 1
-        self.outstanding[next_seq] = now
-        transport.send(self.send_type, _stamp(<uint64_t>next_seq, <uint64_t>now, self.size))
+        self.last_send_ns = now
+        self.out_seq = self.next_seq
+        self.out_scheduled = now
+        self.next_seq += 1
+        transport.send(self.send_type, _stamp(<uint64_t>self.out_seq, <uint64_t>now, self.size))
         recorder.sent += 1
-        if left > 0:
-            session.messages_left = left - 1
+        if self.messages_left > 0:
+            self.messages_left -= 1
         return True

@@ -45,10 +45,11 @@ class SessionHooks(Protocol):
     """What a transport calls on the session it opens.
 
     ``on_open`` once the 101 is in (before :meth:`Transport.open` returns; ``buffered()``:
-    bytes written and not yet taken by the kernel), then one ``on_message`` per data
-    message, then exactly one ``on_disconnect``: the server's close code as sent (1005 for
-    a close frame without one), or None when no close frame came (or its code was
-    unreadable), and the cause in :mod:`wsbench.protocol.failures`' words.
+    bytes written and not yet taken by the kernel; ``sync()``, when given: the transport
+    writes back session state it holds, see :class:`FastPathSession`), then one
+    ``on_message`` per data message, then exactly one ``on_disconnect``: the server's close
+    code as sent (1005 for a close frame without one), or None when no close frame came (or
+    its code was unreadable), and the cause in :mod:`wsbench.protocol.failures`' words.
     """
 
     @property
@@ -57,7 +58,8 @@ class SessionHooks(Protocol):
         ...
 
     def on_open(self, send: Callable[[bytes], None], close: Callable[[int], None],
-                abort: Callable[[], None], buffered: Callable[[], int] | None = None) -> None: ...
+                abort: Callable[[], None], buffered: Callable[[], int] | None = None,
+                sync: Callable[[], None] | None = None) -> None: ...
 
     def on_message(self, data: bytes, now_ns: int) -> None: ...
 
@@ -67,7 +69,12 @@ class SessionHooks(Protocol):
 @runtime_checkable
 class FastPathSession(SessionHooks, Protocol):
     """The session state the compiled picows listener (``_fastpath.pyx``) reads and writes
-    itself for a matched closed-loop reply (what ``Session.on_message`` + ``send_next`` do)."""
+    itself for a matched closed-loop reply (what ``Session.on_message`` + ``send_next`` do).
+
+    The listener holds ``outstanding`` (its one entry), ``max_seq``, ``messages_left``,
+    ``last_send_ns`` and ``next_seq`` while on its fast path and writes them back before
+    calling the session, and when the session calls the ``sync`` given to ``on_open``: the
+    session calls it before it reads them anywhere but in ``on_message``."""
 
     recorder: Recorder
     outstanding: dict[int, int]

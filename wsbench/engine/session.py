@@ -58,6 +58,7 @@ class Session:
         self._close: Callable[[int], None] | None = None
         self._abort: Callable[[], None] | None = None
         self._buffered: Callable[[], int] | None = None  # bytes not yet taken by the kernel
+        self._sync: Callable[[], None] | None = None  # the transport writes back state it holds
         self.pushed_back = False  # the peer stopped reading: sends held back at least once
         self.opening = False  # an upgrade is under way (a stop cancels it rather than wait)
         self.aborting = False  # the run ends: the connection is dropped on purpose
@@ -154,6 +155,8 @@ class Session:
 
     def check_reply_timeout(self, now_ns: int, timeout_ns: int) -> None:
         """Closed loop: a reply that did not come within the timeout; send the next one."""
+        if self._sync is not None:
+            self._sync()
         if (
             self.connected
             and not self.finishing
@@ -170,6 +173,8 @@ class Session:
         """Stop sending; close once every reply is in or the reply timeout passed."""
         if self.finishing:
             return
+        if self._sync is not None:
+            self._sync()
         self.finishing = True
         if self._timer is not None:
             self._timer.cancel()
@@ -199,10 +204,15 @@ class Session:
         close: Callable[[int], None],
         abort: Callable[[], None],
         buffered: Callable[[], int] | None = None,
+        sync: Callable[[], None] | None = None,
     ) -> None:
-        """The transport opened the connection; ``buffered()``: bytes written but not yet sent."""
+        """The transport opened the connection; ``buffered()``: bytes written but not yet sent;
+        ``sync()``: the transport writes back the closed-loop state it may hold (the compiled
+        listener's lease: ``next_seq``, ``max_seq``, ``messages_left``, ``last_send_ns``,
+        ``outstanding``), called before this session reads that state outside ``on_message``."""
         self._send, self._close, self._abort = send, close, abort
         self._buffered = buffered
+        self._sync = sync
         self.connected = True
         self.client_closing = False
         self._closed = self.ctx.loop.create_future()
@@ -222,6 +232,9 @@ class Session:
         """The connection ended. ``code``: the server's close code if it sent a close frame
         (None: it did not, or the frame had no readable code); ``cause``: a drop cause of
         :mod:`wsbench.protocol.failures` (``server_close`` when empty and a code came, else ``eof``)."""
+        if self._sync is not None:
+            self._sync()
+            self._sync = None
         if not self.connected:
             return
         self.connected = False

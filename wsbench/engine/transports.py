@@ -56,7 +56,7 @@ try:  # the compiled listener (setup.py); the pure-Python _Listener below when n
 except ImportError:  # pragma: no cover - depends on the build (or a build older than the version)
     FastListener = None
     _BUILT_VERSION = 0
-if _BUILT_VERSION != 2:  # a stale build (setup.py build_ext not rerun): the Python listener
+if _BUILT_VERSION != 3:  # a stale build (setup.py build_ext not rerun): the Python listener
     FastListener = None
 
 __all__ = ["PicowsTransport", "WebsocketsTransport", "LeanTransport", "choose_transport", "idle_heavy",
@@ -308,7 +308,8 @@ class PicowsTransport(Transport):
             transport.send_close(WSCloseCode(code))
 
         session.on_open(send_message, close, lambda: transport.disconnect(False),
-                        transport.underlying_transport.get_write_buffer_size)
+                        transport.underlying_transport.get_write_buffer_size,
+                        listener.release if self.fast_listener else None)
         return upgrade_phases(start, dns_ns, tcp_ns, tls_end, done)
 
 
