@@ -113,11 +113,14 @@ def test_the_state_survives_a_reconnect(tmp_path, monkeypatch):
     assert targets["fast"]["messages"] == targets["python"]["messages"]
 
 
-def test_a_stop_mid_run_waits_for_the_reply_the_listener_holds(tmp_path, monkeypatch):
+@pytest.mark.parametrize("size", [32, 300])
+def test_a_stop_mid_run_waits_for_the_reply_the_listener_holds(tmp_path, monkeypatch, size):
     # no message budget: the run's end finishes every session while the listener holds its
-    # one outstanding message; finish() reads it back and waits for the reply (none lost)
+    # one outstanding message; finish() reads it back and waits for the reply (none lost).
+    # 300 bytes: a 16-bit length in the frame header, and padding that picows masks in the
+    # listener's buffer (rewritten at each send: the server would close on invalid UTF-8)
     targets = _both_listeners(tmp_path, monkeypatch, ServeOptions(), sessions=3, duration=1.0,
-                              reply_timeout=2)
+                              reply_timeout=2, message_size=size)
     for listener, target in targets.items():
         messages = target["messages"]
         assert messages["sent"] > 300, listener

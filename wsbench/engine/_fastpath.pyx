@@ -3,10 +3,12 @@
 
 picows dispatches ``on_ws_frame`` through its C vtable: a listener written in Cython is
 called without a Python frame, reads the payload through picows' pointer, parses the
-stamp's sequence number and builds the next stamp in C. Everything else — and every
-message off the common path (a duplicate, an unmatched reply, a session finishing,
-``rate`` mode, fragments) — goes to ``Session.on_message`` exactly like the pure-Python
-listener in ``transports.py``, which is the fallback when this module is not built.
+stamp's sequence number and writes the next stamp in C into a buffer of its own, which
+picows frames and masks in place (``send_reuse_external_buffer``: no bytes object per
+message). Everything else — and every message off the common path (a duplicate, an
+unmatched reply, a session finishing, ``rate`` mode, fragments) — goes to
+``Session.on_message`` exactly like the pure-Python listener in ``transports.py``, which
+is the fallback when this module is not built.
 
 The closed-loop fast path is ``Session.on_message`` + ``Session.send_next`` for the case
 "closed loop, not finishing, the reply matches the one outstanding seq": same counters
@@ -22,6 +24,7 @@ give the same figures on the same runs, and the stamp bytes against ``stamp_fact
 Measured in bench/bench_engine.py.
 """
 
+from cpython.bytearray cimport PyByteArray_AS_STRING
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.stdint cimport int64_t, uint64_t
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
@@ -33,6 +36,8 @@ LISTENER_VERSION = 3
 
 cdef const char* _HEX = b"0123456789abcdef"
 cdef Py_ssize_t _STAMP_SIZE = 32
+#: room for picows' frame header (2 + 8 length + 4 mask) in front of a message sent in place
+cdef Py_ssize_t _HEADROOM = 14
 
 
 cdef inline int64_t _now_ns() noexcept nogil:
@@ -67,14 +72,17 @@ cdef inline void _put_hex(char* p, uint64_t value) noexcept nogil:
         value >>= 4
 
 
-cdef bytes _stamp(uint64_t seq, uint64_t send_ns, Py_ssize_t size):
-    cdef bytes out = PyBytes_FromStringAndSize(NULL, size)
-    cdef char* p = PyBytes_AS_STRING(out)
+cdef inline void _fill_stamp(char* p, uint64_t seq, uint64_t send_ns, Py_ssize_t size) noexcept nogil:
     cdef Py_ssize_t i
     _put_hex(p, seq)
     _put_hex(p + 16, send_ns)
     for i in range(_STAMP_SIZE, size):
         p[i] = c'.'
+
+
+cdef bytes _stamp(uint64_t seq, uint64_t send_ns, Py_ssize_t size):
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, size)
+    _fill_stamp(PyBytes_AS_STRING(out), seq, send_ns, size)
     return out
 
 
@@ -120,6 +128,7 @@ cdef class FastListener(WSListener):
     cdef int64_t max_seq
     cdef int64_t messages_left
     cdef int64_t last_send_ns
+    cdef bytearray out_buffer  # the next stamp, written in place (picows masks it there)
 
     def __init__(self, session, *, binary: bool, size: int, answer_close, fail, on_end, max_size: int):
         self.session = session
@@ -140,6 +149,7 @@ cdef class FastListener(WSListener):
         self.cause = ""
         self.upgraded_ns = 0
         self.leased = False
+        self.out_buffer = bytearray(_HEADROOM + size) if self.closed_loop else None
 
     cpdef on_ws_connected(self, WSTransport transport):
         self.upgraded_ns = _now_ns()
@@ -224,6 +234,7 @@ cdef class FastListener(WSListener):
 
     cdef bint _reply(self, WSTransport transport, int64_t seq, int64_t now) except -1:
         """Session.on_message + send_next for a matched closed-loop reply; False: not handled."""
+        cdef char* message
         if not self.leased:
             if not self._lease(seq):
                 return False
@@ -245,7 +256,9 @@ cdef class FastListener(WSListener):
         self.out_seq = self.next_seq
         self.out_scheduled = now
         self.next_seq += 1
-        transport.send(self.send_type, _stamp(<uint64_t>self.out_seq, <uint64_t>now, self.size))
+        message = PyByteArray_AS_STRING(self.out_buffer) + _HEADROOM
+        _fill_stamp(message, <uint64_t>self.out_seq, <uint64_t>now, self.size)
+        transport.send_reuse_external_buffer(self.send_type, message, self.size)
         recorder.sent += 1
         if self.messages_left > 0:
             self.messages_left -= 1
