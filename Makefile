@@ -39,7 +39,7 @@ CI_GATE_MODE ?= raw
 CI_GATE_BASELINE_raw := baselines/lab-nginx.json
 CI_GATE_BASELINE_calibrated := baselines/lab-nginx-calibrated.json
 CI_GATE_LIMITS_raw := --no-calibrate --max-regression rtt.p50=100% --max-regression rtt.p99=100%
-CI_GATE_LIMITS_calibrated := --max-regression rtt.p50=20% --max-regression rtt.p99=20%
+CI_GATE_LIMITS_calibrated := --max-regression rtt_service.p50=20% --max-regression rtt_service.p99=20%
 CI_GATE_LIMITS := $(CI_GATE_LIMITS_$(CI_GATE_MODE))
 ci-gate: venv
 	rm -rf reports/ci
