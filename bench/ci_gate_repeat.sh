@@ -21,6 +21,7 @@ run() {  # run KIND I [lab options]
   fi
   (cd "$dir/repo" && timeout 300 make -o venv ci-gate VENV="$VENV" > "$LOG/$kind-$i.log" 2>&1)
   local rc=$?
+  cp "$dir"/repo/reports/ci/*/result.json "$LOG/$kind-$i.result.json" 2>/dev/null
   if [ $# -gt 0 ]; then (cd "$dir/repo" && timeout 60 "$VENV/bin/wsbench" lab down > /dev/null 2>&1); fi
   echo "$kind $i exit=$rc"; summary "$LOG/$kind-$i.log"
   rm -rf "$dir"
