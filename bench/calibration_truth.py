@@ -64,7 +64,7 @@ def main() -> None:
                        stdout=subprocess.DEVNULL, check=False)
     reference = Result.from_json(json.loads(paths["idle"][0].read_text()))
     for statistic in ("p50", "p99"):
-        rows: dict[str, list[tuple[float, float, float]]] = {"idle": [], "burn": []}
+        rows: dict[str, list[tuple[float, float, float, float]]] = {"idle": [], "burn": []}
         for label, files in paths.items():
             for path in files:
                 run = Result.from_json(json.loads(path.read_text()))
@@ -74,10 +74,12 @@ def main() -> None:
                                         run_target="nginx", base_target="nginx", statistic=statistic)
                 calibrated = factor.apply(raw) if factor is not None else raw
                 service = float(getattr(target.rtt_service, statistic)) if target.rtt_service else float("nan")
-                rows[label].append((raw, calibrated, service))
+                service_calibrated = factor.apply(service) if factor is not None else service
+                rows[label].append((raw, calibrated, service, service_calibrated))
                 print(f"{label}  raw {statistic} {raw:.3f} ms  calibrated {calibrated:.3f} ms  "
-                      f"({factor.describe() if factor else 'no calibration'})  from the actual send {service:.3f} ms")
-        for column, name in enumerate(("raw", "calibrated", "from the actual send")):
+                      f"({factor.describe() if factor else 'no calibration'})  from the actual send {service:.3f} ms, "
+                      f"calibrated {service_calibrated:.3f} ms")
+        for column, name in enumerate(("raw", "calibrated", "from the actual send", "from the actual send, calibrated")):
             idle = statistics.median(row[column] for row in rows["idle"])
             burn = statistics.median(row[column] for row in rows["burn"])
             print(f"median {name} {statistic}: idle {idle:.3f} ms, burn {burn:.3f} ms ({burn / idle - 1:+.0%})")
