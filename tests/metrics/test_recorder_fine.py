@@ -6,6 +6,7 @@ from wsbench.metrics.recorder import BUCKET_NS, Recorder
 from wsbench.result.shards import disruption_window
 
 MS = 1_000_000
+S = 1_000_000_000
 
 
 def test_samples_on_the_grid_fill_one_bucket_each_and_the_cut_short_second_says_so():
@@ -50,3 +51,23 @@ def test_a_disruption_window_sums_the_workers_buckets_around_it():
     assert window["t_s"][0] == -2.0 and window["t_s"][-1] == 1.9  # until the run's end
     assert window["received"] == [20] * len(window["t_s"])
     assert window["http_5xx"][window["t_s"].index(0.1)] == 2
+
+
+def test_a_drop_counts_in_the_second_it_happened_even_when_that_second_is_closed_late():
+    """A busy worker closes second 1 only at 2.3 s: a drop at 2.05 s and a failed upgrade at
+    2.2 s belong to second 2 (where a disruption at 2.0 s looks for them), not to second 1."""
+    rec = Recorder(start_ns=0)
+    rec.upgrade_ok({"total": 1_000_000})
+    rec.upgrade_ok({"total": 1_000_000})
+    rec.tick(1 * S + 5_000_000)  # second 0 closed on time
+    rec.session_closed(code=1006, side="abnormal", dropped=True, lost=3, cause="eof", now_ns=2 * S + 50_000_000)
+    rec.upgrade_failed("refused", 2 * S + 200_000_000)
+    rec.tick(2 * S + 300_000_000)  # second 1 closed late, after both events
+    rec.session_closed(code=1000, side="client", dropped=False, lost=0, now_ns=3 * S + 400_000_000)
+    rec.tick(3 * S + 500_000_000, final=True)
+    by_second = {entry["t"]: entry for entry in rec.timeline}
+    assert by_second[1]["dropped"] == 0 and by_second[1]["failures"] == {} and by_second[1]["lost"] == 0
+    assert by_second[2]["dropped"] == 1 and by_second[2]["lost"] == 3
+    assert by_second[2]["closes"] == {"1006": 1} and by_second[2]["failures"] == {"refused": 1}
+    assert sum(entry["dropped"] for entry in rec.timeline) == rec.dropped == 1
+    assert by_second[3]["closes"] == {}  # a client close is not a drop

@@ -258,7 +258,8 @@ class Session:
         self.outstanding.clear()
         if self.send_lags is not None:
             self.send_lags.clear()
-        self.recorder.session_closed(code=shown, side=side, dropped=dropped, lost=lost, cause=cause)
+        self.recorder.session_closed(code=shown, side=side, dropped=dropped, lost=lost, cause=cause,
+                                     now_ns=self.ctx.clock())
         self.ctx.event("session_dropped" if dropped else "session_closed", session=self.index,
                        code=shown, side=side, reason=self.ctx.redact(reason[:120]), lost=lost,
                        **({"cause": cause} if cause else {}))
@@ -280,12 +281,12 @@ class Session:
             try:
                 phases = await ctx.open(self)
             except asyncio.CancelledError:  # the run stops (Ctrl-C) while the upgrade is pending
-                self.recorder.upgrade_failed("cancelled")
+                self.recorder.upgrade_failed("cancelled", ctx.clock())
                 ctx.event("upgrade_failed", session=self.index, failure="cancelled", detail="the run stopped")
                 return
             except UpgradeFailure as failure:
                 self.opening = False
-                self.recorder.upgrade_failed(failure.kind)
+                self.recorder.upgrade_failed(failure.kind, ctx.clock())
                 ctx.event("upgrade_failed", session=self.index, failure=failure.kind,
                           detail=ctx.redact(failure.detail[:160]))
                 if not ctx.scenario.reconnect:

@@ -39,6 +39,25 @@ _BUCKETS_PER_S = _NS_PER_S // BUCKET_NS
 FINE_SERIES = ("received", "sent", "opened", "dropped", "failed", "http_5xx", "reconnected", "open")
 
 
+class _SecondEvents:
+    """Drops, lost messages, close codes and failed upgrades of one second."""
+
+    __slots__ = ("dropped", "lost", "failures", "closes")
+
+    def __init__(self) -> None:
+        self.dropped = 0
+        self.lost = 0
+        self.failures: dict[str, int] = {}
+        self.closes: dict[str, int] = {}
+
+    def add(self, other: _SecondEvents) -> None:
+        self.dropped += other.dropped
+        self.lost += other.lost
+        for mine, theirs in ((self.failures, other.failures), (self.closes, other.closes)):
+            for key, value in theirs.items():
+                mine[key] = mine.get(key, 0) + value
+
+
 class Recorder:
     """Everything one worker process measures for one target."""
 
@@ -88,11 +107,10 @@ class Recorder:
         self._second = 0
         self._sent_mark = 0
         self._received_mark = 0
-        # what happened in the current second (for disruptions' blast radius)
-        self._second_dropped = 0
-        self._second_lost = 0
-        self._second_failures: dict[str, int] = {}
-        self._second_closes: dict[str, int] = {}
+        # what happened in each second not yet closed (for disruptions' blast radius), by the
+        # second the event happened in, not the one under way when it is closed: a worker
+        # that closes its seconds late (a busy loop) must not move a drop into the second before
+        self._events: dict[int, _SecondEvents] = {}
         self._second_upgrade = Histogram()  # upgrade total of the current second
         # 100 ms buckets not yet in the timeline: bucket -> counts per FINE_SERIES
         self._fine: dict[int, list[int]] = {}
@@ -112,23 +130,34 @@ class Recorder:
         if self.open_now > self.peak_open:
             self.peak_open = self.open_now
 
-    def upgrade_failed(self, kind: str) -> None:
-        """An upgrade failed: ``kind`` is ``http_<status>`` or one of FAILURE_KINDS."""
+    def _second_of(self, now_ns: int | None) -> _SecondEvents:
+        """The events of the second ``now_ns`` falls in (None: the second under way)."""
+        second = self._second if now_ns is None else max(self._second, (now_ns - self.start_ns) // _NS_PER_S)
+        events = self._events.get(second)
+        if events is None:
+            events = self._events[second] = _SecondEvents()
+        return events
+
+    def upgrade_failed(self, kind: str, now_ns: int | None = None) -> None:
+        """An upgrade failed (at ``now_ns``): ``kind`` is ``http_<status>`` or one of FAILURE_KINDS."""
         self.failed += 1
         if kind.startswith("http_5"):
             self.failed_5xx += 1
         self.upgrade_failures[kind] = self.upgrade_failures.get(kind, 0) + 1
-        self._second_failures[kind] = self._second_failures.get(kind, 0) + 1
+        failures = self._second_of(now_ns).failures
+        failures[kind] = failures.get(kind, 0) + 1
 
-    def session_closed(self, *, code: int | str, side: str, dropped: bool, lost: int, cause: str = "") -> None:
-        """An open session ended. ``side``: client, server or abnormal; ``cause``: why it
-        dropped (:data:`wsbench.protocol.failures.DROP_CAUSES`)."""
+    def session_closed(self, *, code: int | str, side: str, dropped: bool, lost: int, cause: str = "",
+                       now_ns: int | None = None) -> None:
+        """An open session ended (at ``now_ns``). ``side``: client, server or abnormal; ``cause``:
+        why it dropped (:data:`wsbench.protocol.failures.DROP_CAUSES`)."""
         self.open_now -= 1
         key = str(code)
         self.closes_by_code[key] = self.closes_by_code.get(key, 0) + 1
         self.closes_by_side[side] = self.closes_by_side.get(side, 0) + 1
         self.lost += lost
-        self._second_lost += lost
+        second = self._second_of(now_ns)
+        second.lost += lost
         if dropped:
             cause = cause or "eof"
             self.drop_causes[cause] = self.drop_causes.get(cause, 0) + 1
@@ -138,8 +167,8 @@ class Recorder:
                 if what in CLOSE_PROBLEMS:
                     self.invalid_closes[what] = self.invalid_closes.get(what, 0) + 1
             self.dropped += 1
-            self._second_dropped += 1
-            self._second_closes[key] = self._second_closes.get(key, 0) + 1
+            second.dropped += 1
+            second.closes[key] = second.closes.get(key, 0) + 1
 
     def session_recovered(self, dropped_at_ns: int, down_ns: int) -> None:
         """A session dropped at ``dropped_at_ns`` works again after ``down_ns``."""
@@ -195,7 +224,12 @@ class Recorder:
             self.sample(now_ns, final=True)
         if final and (now_ns - self.start_ns) % _NS_PER_S:
             elapsed += 1
+        if final:  # nothing comes after: an event stamped past the end goes to the last second
+            late = [s for s in self._events if s >= max(elapsed, 1)]
+            for second in late:
+                self._events.setdefault(max(elapsed, 1) - 1, _SecondEvents()).add(self._events.pop(second))
         while self._second < elapsed:
+            events = self._events.pop(self._second, None) or _SecondEvents()
             indices, counts = second_rtt.to_sparse()
             upgrade_indices, upgrade_counts = self._second_upgrade.to_sparse()
             self.timeline.append(
@@ -204,10 +238,10 @@ class Recorder:
                     "open": self.open_now,
                     "sent": self.sent - self._sent_mark,
                     "received": self.received - self._received_mark,
-                    "dropped": self._second_dropped,
-                    "lost": self._second_lost,
-                    "failures": self._second_failures,
-                    "closes": self._second_closes,
+                    "dropped": events.dropped,
+                    "lost": events.lost,
+                    "failures": events.failures,
+                    "closes": events.closes,
                     "rtt": [indices, counts],
                     "upgrade_total": [upgrade_indices, upgrade_counts],
                     "fine": self._fine_of(self._second),
@@ -217,8 +251,6 @@ class Recorder:
                 # the last second was cut short: say how much of it ran, so no one draws it as a whole one
                 self.timeline[-1]["partial_s"] = round(((now_ns - self.start_ns) % _NS_PER_S) / _NS_PER_S, 3)
             self._sent_mark, self._received_mark = self.sent, self.received
-            self._second_dropped = self._second_lost = 0
-            self._second_failures, self._second_closes = {}, {}
             self._second += 1
             second_rtt = Histogram()
             self._second_upgrade = Histogram()
