@@ -8,6 +8,7 @@ to cores 0 .. BURNERS-1, and prints per run the raw p50 and p99 and the same tak
 idle run's machine by the gate's model (:func:`wsbench.result.calibration.machine_factor`),
 and the time from the actual send (``rtt_service``: each message's RTT less the generator's own
 send lag, measured per message), then the medians of each group. The question: do calibrated medians agree within 10 % where raw medians do not?
+``--load pingpong`` replaces the busy loops by a wake-up-heavy pair of processes (below).
 Not a test: it takes minutes and the answer depends on the machine (see baselines/README.md).
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -27,6 +29,24 @@ from wsbench.result.calibration import machine_factor
 __all__ = ["main"]
 
 ROOT = Path(__file__).resolve().parents[1]
+#: ``--load pingpong``: two processes, one pinned on each of two cores, bouncing a byte over a
+#: socket pair as fast as they can: every bounce wakes a process on the other core (the kind
+#: of load that slows a wake-up-bound path, where busy loops keep the vCPUs awake and speed
+#: it up). Stops by itself after 900 s.
+PINGPONG = """
+import os, socket, sys, time
+a, b = socket.socketpair()
+cores = [int(c) for c in sys.argv[1].split(",")]
+child = os.fork()
+os.sched_setaffinity(0, {cores[1] if child == 0 else cores[0]})
+end = time.monotonic() + 900
+sock = b if child == 0 else a
+if child:
+    sock.send(b"x")
+while time.monotonic() < end:
+    for _ in range(10000):
+        sock.send(sock.recv(1))
+"""
 
 
 def _run(out: Path, label: str, env: dict[str, str]) -> Path:
@@ -41,6 +61,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--burners", type=int, default=2, help="busy loops, one pinned to each of cores 0..N-1")
+    parser.add_argument("--load", choices=("burn", "pingpong"), default="burn",
+                        help="burn: busy loops (--burners); pingpong: a wake-up-heavy pair across cores 0 and 1")
     parser.add_argument("--out", type=Path, default=Path("/tmp/calibration-truth"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -51,13 +73,21 @@ def main() -> None:
     try:
         for index in range(args.pairs):
             for label in ("idle", "burn") if index % 2 == 0 else ("burn", "idle"):
-                burners = [subprocess.Popen(["taskset", "-c", str(core), sys.executable, "-c", "while True: pass"])
-                           for core in range(args.burners if label == "burn" else 0)]
+                if label == "idle":
+                    burners = []
+                elif args.load == "pingpong":
+                    burners = [subprocess.Popen([sys.executable, "-c", PINGPONG, "0,1"], start_new_session=True)]
+                else:
+                    burners = [subprocess.Popen(["taskset", "-c", str(core), sys.executable, "-c", "while True: pass"])
+                               for core in range(args.burners)]
                 try:
                     paths[label].append(_run(args.out, f"{label}-{index}", env))
                 finally:
                     for burner in burners:
-                        burner.kill()
+                        if args.load == "pingpong":
+                            os.killpg(burner.pid, signal.SIGKILL)  # both halves of the pair
+                        else:
+                            burner.kill()
                         burner.wait(5)
     finally:
         subprocess.run([sys.executable, "-m", "wsbench", "lab", "down"], env=env, timeout=60,
