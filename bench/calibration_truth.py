@@ -8,7 +8,8 @@ to cores 0 .. BURNERS-1, and prints per run the raw p50 and p99 and the same tak
 idle run's machine by the gate's model (:func:`wsbench.result.calibration.machine_factor`),
 and the time from the actual send (``rtt_service``: each message's RTT less the generator's own
 send lag, measured per message), then the medians of each group. The question: do calibrated medians agree within 10 % where raw medians do not?
-``--load pingpong`` replaces the busy loops by a wake-up-heavy pair of processes (below).
+``--load pingpong`` replaces the busy loops by a wake-up-heavy pair of processes (below),
+``--load neighbour`` by another load test (wsbench, closed loop against its own echo server).
 Not a test: it takes minutes and the answer depends on the machine (see baselines/README.md).
 """
 
@@ -61,8 +62,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--burners", type=int, default=2, help="busy loops, one pinned to each of cores 0..N-1")
-    parser.add_argument("--load", choices=("burn", "pingpong"), default="burn",
-                        help="burn: busy loops (--burners); pingpong: a wake-up-heavy pair across cores 0 and 1")
+    parser.add_argument("--load", choices=("burn", "pingpong", "neighbour"), default="burn",
+                        help="burn: busy loops (--burners); pingpong: a wake-up-heavy pair across cores 0 and 1; "
+                             "neighbour: another load test on the machine (wsbench, closed loop, its own echo)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/calibration-truth"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -77,6 +79,13 @@ def main() -> None:
                     burners = []
                 elif args.load == "pingpong":
                     burners = [subprocess.Popen([sys.executable, "-c", PINGPONG, "0,1"], start_new_session=True)]
+                elif args.load == "neighbour":  # bounded by its own --duration; stopped below anyway
+                    burners = [subprocess.Popen(
+                        [sys.executable, "-m", "wsbench", "run", "--sessions", "20", "--mode", "closed",
+                         "--duration", "120", "--processes", "1", "--no-calibrate", "-q",
+                         "--out", str(args.out / "neighbour")],
+                        env={k: v for k, v in env.items() if k != "WSBENCH_LAB_DIR"},
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
                 else:
                     burners = [subprocess.Popen(["taskset", "-c", str(core), sys.executable, "-c", "while True: pass"])
                                for core in range(args.burners)]
@@ -84,8 +93,8 @@ def main() -> None:
                     paths[label].append(_run(args.out, f"{label}-{index}", env))
                 finally:
                     for burner in burners:
-                        if args.load == "pingpong":
-                            os.killpg(burner.pid, signal.SIGKILL)  # both halves of the pair
+                        if args.load in ("pingpong", "neighbour"):
+                            os.killpg(burner.pid, signal.SIGKILL)  # the pair / the run and its echo server
                         else:
                             burner.kill()
                         burner.wait(5)
