@@ -93,8 +93,11 @@ def main() -> None:
                     paths[label].append(_run(args.out, f"{label}-{index}", env))
                 finally:
                     for burner in burners:
-                        if args.load in ("pingpong", "neighbour"):
-                            os.killpg(burner.pid, signal.SIGKILL)  # the pair / the run and its echo server
+                        if args.load == "neighbour":  # Ctrl-C: it stops its workers and echo server itself
+                            burner.send_signal(signal.SIGINT)
+                            burner.wait(60)
+                        elif args.load == "pingpong":
+                            os.killpg(burner.pid, signal.SIGKILL)  # both halves of the pair
                         else:
                             burner.kill()
                         burner.wait(5)
