@@ -52,7 +52,7 @@ LABELS = {
     "wsbench-websockets": "wsbench engine (websockets)",
     "wsbench-shell": "wsbench shell (diagnostic)",
 }
-#: what ``transport: auto`` runs in each test (``wsbench.engine.transports.choose_transport``)
+#: what ``transport: auto`` runs in each test (``wsbench.engine.choice.choose_transport``)
 AUTO = {"rtt": "picows + compiled listener (closed loop)", "idle": "lean (rate mode, idle-heavy)"}
 
 

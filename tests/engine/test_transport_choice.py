@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from wsbench.engine.choice import choose_transport
 from wsbench.engine.lean import LeanTransport
 from wsbench.engine.runner import run_scenario
-from wsbench.engine.transports import PicowsTransport, WebsocketsTransport, choose_transport
+from wsbench.engine.transports import PicowsTransport, WebsocketsTransport
 from wsbench.scenario import ScenarioError, parse_scenario
 from wsbench.server.process import ServeOptions, start_server
 

@@ -38,7 +38,7 @@ from wsbench.engine.dial import (
     upgrade_phases,
 )
 from wsbench.engine.lean import LeanTransport
-from wsbench.errors import LocalError, ScenarioError
+from wsbench.errors import LocalError
 from wsbench.protocol.failures import (
     PROTOCOL_ERROR,
     close_code_in,
@@ -48,7 +48,6 @@ from wsbench.protocol.failures import (
     library_error,
     protocol_error,
 )
-from wsbench.scenario import Scenario
 
 try:  # the compiled listener (setup.py); the pure-Python _Listener below when not built
     from wsbench.engine._fastpath import LISTENER_VERSION as _BUILT_VERSION
@@ -59,11 +58,8 @@ except ImportError:  # pragma: no cover - depends on the build (or a build older
 if _BUILT_VERSION != 3:  # a stale build (setup.py build_ext not rerun): the Python listener
     FastListener = None
 
-__all__ = ["PicowsTransport", "WebsocketsTransport", "LeanTransport", "choose_transport", "idle_heavy",
-           "LEAN_MAX_RATE", "fast_listener_wanted"]
+__all__ = ["PicowsTransport", "WebsocketsTransport", "LeanTransport", "fast_listener_wanted"]
 
-#: ``transport: auto`` picks ``lean`` in rate mode at up to this many messages/s per session
-LEAN_MAX_RATE = 1.0
 _TEXT = WSMsgType.TEXT
 _BINARY = WSMsgType.BINARY
 _CONT = WSMsgType.CONTINUATION
@@ -71,29 +67,6 @@ _CLOSE = WSMsgType.CLOSE
 #: Not a logging.Logger, so picows does not build a child Logger per connection
 #: (~0.5 KiB and a few µs each); records still go to the "picows.client" logger.
 _PICOWS_LOGGER = logging.LoggerAdapter(logging.getLogger("picows.client"))
-
-
-def idle_heavy(scenario: Scenario) -> bool:
-    """Few messages per session (rate mode, at most :data:`LEAN_MAX_RATE` per second)."""
-    return scenario.mode == "rate" and scenario.rate <= LEAN_MAX_RATE
-
-
-def choose_transport(scenario: Scenario) -> type[Transport]:
-    """The transport class for a scenario's ``transport`` setting.
-
-    ``auto``: ``websockets`` for permessage-deflate; ``lean`` for idle-heavy runs, where
-    memory and opening cost per session matter and per-message CPU hardly does (5.3 vs
-    12.2 KiB per idle session, 0.29 vs 0.34 ms per open, ~1.4x the CPU per message:
-    bench/bench_engine.py); ``picows`` with the compiled listener otherwise.
-    """
-    name = scenario.transport
-    if name == "websockets" or (name == "auto" and scenario.deflate):
-        return WebsocketsTransport
-    if scenario.deflate:
-        raise ScenarioError("transport", f"{name} cannot do permessage-deflate")
-    if name == "lean" or (name == "auto" and idle_heavy(scenario)):
-        return LeanTransport
-    return PicowsTransport
 
 
 def fast_listener_wanted() -> bool:

@@ -28,10 +28,10 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+from wsbench.engine.choice import choose_transport
 from wsbench.engine.contracts import Clock, ConnectSettings, Phases, SessionHooks, Transport
 from wsbench.engine.session import Session
 from wsbench.engine.spec import WorkerSpec
-from wsbench.engine.transports import choose_transport
 from wsbench.files import write_json_atomic
 from wsbench.metrics.recorder import Recorder
 from wsbench.protocol.stamp import stamp_factory
