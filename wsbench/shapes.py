@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-__all__ = ["ramp_offsets", "rate_schedule", "backoff", "split_evenly"]
+__all__ = ["ramp_offsets", "rate_schedule", "rate_time", "backoff", "split_evenly"]
 
 
 def ramp_offsets(sessions: int, per_second: float) -> Iterator[float]:
@@ -27,11 +27,16 @@ def rate_schedule(start_ns: int, per_second: float) -> Iterator[int]:
     not shift the schedule: the latency of a late message counts from its scheduled
     time (coordinated omission).
     """
-    interval_ns = 1e9 / per_second
     index = 0
     while True:
-        yield start_ns + int(index * interval_ns)
+        yield rate_time(start_ns, per_second, index)
         index += 1
+
+
+def rate_time(start_ns: int, per_second: float, index: int) -> int:
+    """The ``index``-th (from 0) scheduled send time of :func:`rate_schedule`, on its own (a
+    caller holding many idle streams keeps two integers each instead of a generator)."""
+    return start_ns + int(index * (1e9 / per_second))
 
 
 def backoff(

@@ -24,7 +24,7 @@ from wsbench.engine.contracts import SessionHost
 from wsbench.errors import UpgradeFailure
 from wsbench.protocol.failures import CLOSE_PROBLEMS, is_protocol_error
 from wsbench.protocol.stamp import read_seq
-from wsbench.shapes import backoff, rate_schedule
+from wsbench.shapes import backoff, rate_time
 
 __all__ = ["Session", "LATE_SEND_NS", "CLOSE_ABNORMAL"]
 
@@ -35,7 +35,16 @@ CLOSE_ABNORMAL = 1006
 
 
 class Session:
-    """The state of one session across its reconnects."""
+    """The state of one session across its reconnects.
+
+    ``__slots__``: a worker holds ~19,000 of them for a whole run (a ``__dict__`` cost ~270
+    bytes more per session, measured).
+    """
+
+    __slots__ = ("ctx", "index", "recorder", "make_message", "closed_loop", "messages_left", "next_seq",
+                 "max_seq", "outstanding", "send_lags", "last_send_ns", "connected", "finishing",
+                 "client_closing", "_send", "_close", "_abort", "_buffered", "_sync", "pushed_back", "opening",
+                 "aborting", "_closed", "_timer", "_rate_start", "_rate_index", "_next_scheduled")
 
     def __init__(self, ctx: SessionHost, index: int) -> None:
         self.ctx = ctx
@@ -64,7 +73,9 @@ class Session:
         self.aborting = False  # the run ends: the connection is dropped on purpose
         self._closed: asyncio.Future[bool] | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._schedule: object = None
+        self._rate_start = 0  # rate mode: the schedule's start (ns) and the next send's index in it
+        self._rate_index = 0
+        self._next_scheduled = 0
 
     # --- hot path -------------------------------------------------------------------
 
@@ -94,6 +105,9 @@ class Session:
         lags = self.send_lags
         if lags is not None:
             recorder.service_pending.append((now_ns - scheduled - lags.pop(seq, 0)) // 1000)
+            if not lags and not self.outstanding:  # rate mode, every reply in: an idle session
+                lags.clear()  # frees the emptied tables (~150 bytes each, kept by pop)
+                self.outstanding.clear()
         if seq < self.max_seq:
             recorder.reordered += 1
         else:
@@ -111,8 +125,10 @@ class Session:
     # --- rate mode ------------------------------------------------------------------
 
     def _start_rate(self, now_ns: int) -> None:
-        self._schedule = rate_schedule(now_ns, self.ctx.scenario.rate)
-        self._next_scheduled = next(self._schedule)  # type: ignore[call-overload]
+        # the schedule as its start and an index (rate_time), not a rate_schedule generator:
+        # ~240 bytes less per idle session
+        self._rate_start, self._rate_index = now_ns, 1
+        self._next_scheduled = now_ns
         self._rate_tick()
 
     def _rate_tick(self) -> None:
@@ -132,7 +148,8 @@ class Session:
                 self.recorder.send_lag_pending.append(lag // 1000)
                 self.send_lags[self.next_seq] = lag  # type: ignore[index]
                 self.send_next(scheduled)
-            self._next_scheduled = next(self._schedule)  # type: ignore[call-overload]
+            self._next_scheduled = rate_time(self._rate_start, self.ctx.scenario.rate, self._rate_index)
+            self._rate_index += 1
             if self.messages_left == 0:
                 self.finish()
                 return
