@@ -45,16 +45,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psutil
-
-from wsbench.engine.runner import run_scenario
-from wsbench.scenario import parse_scenario
-from wsbench.server.process import ServeOptions, start_server
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from echo_server import Counters  # noqa: E402
+# No module-level import of psutil, the runner, the wsbench server or echo_server (picows):
+# the client's worker processes are spawned, and each imports this script again (as
+# ``__mp_main__``) before it starts; they are imported where they are used, so a worker's
+# memory is the generator's own (~5 MiB less per worker, measured).
+if TYPE_CHECKING:
+    from echo_server import Counters
 
 __all__ = ["main", "StepResult", "run_step", "PicowsServers"]
 
@@ -109,6 +107,9 @@ class PicowsServers:
     """
 
     def __init__(self, processes: int, workdir: str, host: str = "127.0.0.1") -> None:
+        sys.path.insert(0, str(HERE))
+        from echo_server import Counters
+
         workdir = os.path.abspath(workdir)
         os.makedirs(workdir, exist_ok=True)
         with socket.socket() as probe:  # a free port for all of them
@@ -191,6 +192,8 @@ class MemorySampler(threading.Thread):
         self.stop_event = threading.Event()
 
     def run(self) -> None:
+        import psutil
+
         me = psutil.Process()
         while not self.stop_event.wait(1.0):
             server_pids = set(self.server_roots)
@@ -216,6 +219,10 @@ class MemorySampler(threading.Thread):
 def run_step(n: int, *, hold: float, ramp: float, ping: float, out: str, quiet: bool,
              server_kind: str = "picows", max_client_kib: float = 0.0, min_rate: float = 0.0) -> StepResult:
     """Open ``n`` sessions at ``ramp`` per second, hold them ``hold`` s, check for drops."""
+    from wsbench.engine.runner import run_scenario
+    from wsbench.scenario import parse_scenario
+    from wsbench.server.process import ServeOptions, start_server
+
     client_processes = max(2, math.ceil(n / CLIENT_SESSIONS_PER_PROCESS))
     server_processes = max(2, math.ceil(n / SERVER_SESSIONS_PER_PROCESS))
     per_source = min(SESSIONS_PER_SOURCE, ephemeral_ports() - 2_000)
@@ -397,6 +404,8 @@ def print_step(step: StepResult) -> None:
 
 
 def main() -> None:
+    import psutil
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=30_000, help="the check (default 30000)")
     parser.add_argument("--hold", type=float, default=30.0, help="seconds all stay open (default 30)")
