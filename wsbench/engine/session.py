@@ -317,6 +317,7 @@ class Session:
             self.recorder.upgrade_ok(phases)
             ctx.event("session_opened", session=self.index,
                       upgrade_ms={k: round(v / 1e6, 3) for k, v in phases.items()})
+            del phases  # not held by this frame for the session's life (~100 bytes per session)
             if down_since:
                 self.recorder.session_recovered(down_since, ctx.clock() - down_since)
                 down_since = 0
