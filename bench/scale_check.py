@@ -13,8 +13,8 @@ generator is the measured side), or ``wsbench serve --processes S`` (``--server 
 message per 100 s (one echo at open), client pings every ``--ping`` s. Both sides stay
 under the 20,000 open files per process (P for <= 19,000 sessions per client worker, S for
 ~12,000 per server worker), and the sessions are spread over several loopback source
-addresses when one address's ephemeral ports (``/proc/sys/net/ipv4/ip_local_port_range``)
-would not be enough.
+addresses, each holding fewer than half its ephemeral ports
+(``/proc/sys/net/ipv4/ip_local_port_range``; :func:`sessions_per_source` says why).
 
 A step passes when every session opened (no failed upgrade), none was dropped (no close
 by the server, no abnormal close), every session stayed open for the whole hold (the
@@ -47,10 +47,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wsbench.engine.machine import ephemeral_ports  # light: os and /proc
+
 # No module-level import of psutil, the runner, the wsbench server or echo_server (picows):
 # the client's worker processes are spawned, and each imports this script again (as
 # ``__mp_main__``) before it starts; they are imported where they are used, so a worker's
-# memory is the generator's own (~5 MiB less per worker, measured).
+# memory is the generator's own (4 MiB less per worker, measured by import).
 if TYPE_CHECKING:
     from echo_server import Counters
 
@@ -65,7 +67,8 @@ CLIENT_SESSIONS_PER_PROCESS = 19_000
 #: even: more headroom.
 SERVER_SESSIONS_PER_PROCESS = 12_000
 HERE = Path(__file__).resolve().parent
-SESSIONS_PER_SOURCE = 20_000  # ephemeral ports per source address, with room to spare
+#: Ports kept free below half the ephemeral range of a source address (other sockets use some).
+SOURCE_PORT_MARGIN = 1_000
 MIB = 1024 * 1024
 
 
@@ -90,12 +93,17 @@ def kernel_counters() -> dict[str, int]:
     return counters
 
 
-def ephemeral_ports() -> int:
-    try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return int(high) - int(low) + 1
-    except (OSError, ValueError):
-        return 28_232
+def sessions_per_source() -> int:
+    """Sessions per loopback source address: under half the ephemeral ports.
+
+    Linux gives a connect() (of a socket bound to an address with IP_BIND_ADDRESS_NO_PORT, as
+    the engine's) a local port of one parity first: once every port of that parity is in use
+    towards the target (14,116 of the default 28,232), each connect() scans them all before
+    it takes one of the other parity, in the kernel, in the worker's thread (measured with
+    5 sources: the workers' system CPU went from 0.2 to 1.3 cores at 70,600 open sessions,
+    5 x 14,116, and the opens stalled). Below half the range a connect() finds a port at once.
+    """
+    return (ephemeral_ports() or 28_232) // 2 - SOURCE_PORT_MARGIN
 
 
 class PicowsServers:
@@ -225,7 +233,7 @@ def run_step(n: int, *, hold: float, ramp: float, ping: float, out: str, quiet: 
 
     client_processes = max(2, math.ceil(n / CLIENT_SESSIONS_PER_PROCESS))
     server_processes = max(2, math.ceil(n / SERVER_SESSIONS_PER_PROCESS))
-    per_source = min(SESSIONS_PER_SOURCE, ephemeral_ports() - 2_000)
+    per_source = sessions_per_source()
     sources = [f"127.0.3.{i + 1}" for i in range(max(1, math.ceil(n / per_source)))]
     step = StepResult(n, client_processes, server_processes, sources, ramp=ramp,
                       max_client_kib=max_client_kib, min_rate=min_rate)
@@ -434,7 +442,7 @@ def main() -> None:
     out = args.out or tempfile.mkdtemp(prefix="wsbench-scale-")
     print(f"scale check: {', '.join(f'{s:,}' for s in sizes)} sessions, hold {args.hold:g} s, "
           f"ramp {args.ramp:g}/s (beyond: {args.ramp_beyond:g}/s), pings every {args.ping:g} s; ephemeral ports per source "
-          f"{ephemeral_ports():,}; {os.cpu_count()} cores, "
+          f"{ephemeral_ports() or 28_232:,}; {os.cpu_count()} cores, "
           f"{psutil.virtual_memory().total / 2**30:.0f} GiB; results in {out}", flush=True)
     steps: list[StepResult] = []
     try:
