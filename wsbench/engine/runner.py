@@ -37,7 +37,7 @@ from wsbench import __version__
 from wsbench.disrupt.actions import Disruptor
 from wsbench.engine.contracts import ConnectSettings
 from wsbench.engine.entry import worker_entry
-from wsbench.engine.machine import machine_facts
+from wsbench.engine.machine import crowded_sources, ephemeral_ports, machine_facts
 from wsbench.engine.spec import WorkerSpec
 from wsbench.errors import LocalError
 from wsbench.files import write_json_atomic
@@ -223,6 +223,10 @@ def run_scenario(
                          else f"{scenario.sessions} sessions")
                 when = f", window {offset_s:g}-{offset_s + window.duration:g} s" if scenario.interleave else ""
                 say(f"[{target.name}] {share} on {processes} worker(s) -> {redact_url(target.url)}{when}")
+                crowded = crowded_sources(len(own_sessions(scenario)), len(scenario.source_addresses) or 1,
+                                          ephemeral_ports())
+                if crowded:
+                    say(f"[{target.name}] warning: {crowded}")
                 disruptor = None
                 if disruptor_for is not None:
                     def event(kind: str, /, _target: str = target.name, **fields: Any) -> None:
