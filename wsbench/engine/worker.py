@@ -228,9 +228,8 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any, *,
 
     scenario = spec.scenario
     sessions = [Session(ctx, index) for index in spec.sessions]
-    offset_s = (start_ns - clock()) / _NS
     tasks = [
-        loop.create_task(s.run(offset_s + (s.index / scenario.ramp if scenario.ramp > 0 else 0.0)))
+        loop.create_task(s.run(start_at_ns=start_ns + (int(s.index * _NS / scenario.ramp) if scenario.ramp > 0 else 0)))
         for s in sessions
     ]
     all_done = asyncio.gather(*tasks, return_exceptions=True)
