@@ -51,6 +51,9 @@ class FakeContext:
     def redact(self, text: str) -> str:
         return text
 
+    def call_later(self, delay: float, callback: Any) -> Any:
+        return self.loop.call_later(delay, callback)
+
     def event(self, kind: str, **fields: Any) -> None:
         self.events.append({"kind": kind, **fields})
 

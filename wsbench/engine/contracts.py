@@ -30,7 +30,7 @@ from wsbench.metrics.recorder import Recorder
 from wsbench.protocol.url import WsUrl, parse_ws_url
 from wsbench.scenario import Scenario
 
-__all__ = ["Clock", "Phases", "Spawn", "SessionHooks", "FastPathSession", "SessionHost",
+__all__ = ["Clock", "Phases", "Spawn", "SessionHooks", "FastPathSession", "SessionHost", "Cancellable",
            "ConnectSettings", "Transport"]
 
 #: Monotonic nanoseconds (``time.monotonic_ns`` by default; tests pass a fake one).
@@ -88,6 +88,12 @@ class FastPathSession(SessionHooks, Protocol):
     def finish(self) -> None: ...
 
 
+class Cancellable(Protocol):
+    """A pending call (a loop's ``TimerHandle``, a :class:`~wsbench.engine.ticks.Tick`)."""
+
+    def cancel(self) -> None: ...
+
+
 class SessionHost(Protocol):
     """What a :class:`~wsbench.engine.session.Session` needs from its worker."""
 
@@ -109,6 +115,11 @@ class SessionHost(Protocol):
 
     async def sleep(self, seconds: float) -> bool:
         """Sleep unless the run stops first; True if the run goes on."""
+        ...
+
+    def call_later(self, delay: float, callback: Callable[[], object]) -> Cancellable:
+        """Call ``callback`` in ``delay`` seconds: a session's next rate-mode send (the worker
+        keeps them all on one loop timer, :class:`~wsbench.engine.ticks.Ticks`)."""
         ...
 
     async def open(self, session: SessionHooks) -> Phases:

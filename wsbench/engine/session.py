@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from wsbench.engine.contracts import SessionHost
+from wsbench.engine.contracts import Cancellable, SessionHost
 from wsbench.errors import UpgradeFailure
 from wsbench.protocol.failures import CLOSE_PROBLEMS, is_protocol_error
 from wsbench.protocol.stamp import read_seq
@@ -72,7 +72,7 @@ class Session:
         self.opening = False  # an upgrade is under way (a stop cancels it rather than wait)
         self.aborting = False  # the run ends: the connection is dropped on purpose
         self._closed: asyncio.Future[bool] | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Cancellable | None = None
         self._rate_start = 0  # rate mode: the schedule's start (ns) and the next send's index in it
         self._rate_index = 0
         self._next_scheduled = 0
@@ -154,7 +154,7 @@ class Session:
                 self.finish()
                 return
         delay = (self._next_scheduled - now) / 1e9
-        self._timer = self.ctx.loop.call_later(delay, self._rate_tick)
+        self._timer = self.ctx.call_later(delay, self._rate_tick)
 
     def _hold_back(self) -> None:
         """A scheduled message not sent: the peer stopped reading (its send buffer is full)."""

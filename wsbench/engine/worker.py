@@ -24,7 +24,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from wsbench.engine.choice import choose_transport
 from wsbench.engine.contracts import Clock, ConnectSettings, Phases, SessionHooks, Transport
 from wsbench.engine.session import Session
 from wsbench.engine.spec import WorkerSpec
+from wsbench.engine.ticks import Tick, Ticks
 from wsbench.files import write_json_atomic
 from wsbench.metrics.recorder import Recorder
 from wsbench.protocol.stamp import stamp_factory
@@ -76,6 +77,7 @@ class WorkerContext:
             self.connect, loop=loop, clock=clock, on_subprotocol=self.note_subprotocol, spawn=self.spawn)
         self.rng = random.Random(spec.index)
         self.secrets = secrets_of(scenario.headers, (spec.url,))
+        self.ticks = Ticks(loop)
         self.stopping = False
         self.stop_ns = 0
         self.stop_event = asyncio.Event()
@@ -92,6 +94,10 @@ class WorkerContext:
 
     async def open(self, session: SessionHooks) -> Phases:
         return await self.transport.open(session)
+
+    def call_later(self, delay: float, callback: Callable[[], object]) -> Tick:
+        """A session's next rate-mode send, on the worker's one :class:`Ticks` timer."""
+        return self.ticks.call_later(delay, callback)
 
     async def sleep(self, seconds: float) -> bool:
         """Sleep unless the run stops first; True if the run goes on.
@@ -302,6 +308,7 @@ async def _run(spec: WorkerSpec, start_ns: int, progress: Any, *,
         ctx.event("worker_error", error=error[-400:])
         sys.stderr.write(f"wsbench worker {spec.index}: internal error:\n{error}\n")
     ctx.transport.close()
+    ctx.ticks.close()
     ctx.recorder.tick(clock(), final=True)
     ctx.event("worker_stopped", interrupted=interrupted, errors=len(errors))
     ctx.write_shard(complete=not interrupted and not errors)
