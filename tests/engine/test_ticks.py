@@ -93,3 +93,28 @@ def test_a_call_already_due_comes_at_the_next_iteration(delay):
         return await done
 
     assert run(main) is True
+
+
+def test_ticks_at_fractions_of_a_millisecond_do_not_spin_the_loop():
+    class Counted(Ticks):
+        __slots__ = ("fires",)
+
+        def _fire(self) -> None:
+            self.fires += 1
+            super()._fire()
+
+    async def main() -> tuple[int, int]:
+        loop = asyncio.get_running_loop()
+        ticks = Counted(loop)
+        ticks.fires = 0
+        fired: list[int] = []
+        done = loop.create_future()
+        for index in range(20):
+            ticks.call_later(0.00137 * (index + 1), lambda index=index: fired.append(index))
+        ticks.call_later(0.05, lambda: done.set_result(None))
+        await done
+        assert fired == list(range(20))
+        return ticks.fires, len(fired)
+
+    fires, fired = run(main)
+    assert fires <= fired + 1  # one timer per due millisecond at most, no re-arm at 0 ms
