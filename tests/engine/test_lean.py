@@ -783,3 +783,11 @@ def test_connections_whose_pings_are_answered_stay_open(tmp_path, echo_server):
     keepalive = ctx.transport.shared.keepalive
     assert len(keepalive) == 0 and ctx.recorder.dropped == 0
     keepalive.close()  # idle already: nothing to stop
+
+
+def test_keepalive_turns_come_every_quarter_second_so_pings_go_out_in_small_batches():
+    from wsbench.engine.lean import keepalive_slots
+
+    assert keepalive_slots(30) == 120  # a 30 s interval: 1/120 of the sessions every 0.25 s
+    assert keepalive_slots(10) == 40
+    assert keepalive_slots(0.5) == keepalive_slots(2.5) == 10  # short intervals keep 10 turns
