@@ -40,11 +40,16 @@ CI_GATE_BASELINE_calibrated := baselines/lab-nginx-calibrated.json
 CI_GATE_LIMITS_raw := --no-calibrate --max-regression rtt.p50=100% --max-regression rtt.p99=100%
 CI_GATE_LIMITS_calibrated := --max-regression rtt_service.p50=20% --max-regression rtt_service.p99=20%
 CI_GATE_LIMITS := $(CI_GATE_LIMITS_$(CI_GATE_MODE))
+CI_GATE_RUN = $(BIN)/wsbench run scenarios/ci-gate.yaml --lab nginx --gate \
+	  --baseline $(CI_GATE_BASELINE_$(CI_GATE_MODE)) $(CI_GATE_LIMITS)
+## A failed gate is confirmed by a second, independent run before it fails CI: a real
+## regression fails both (the +50 % slowdowns failed by +37 ... +69 %, each significant), a
+## noisy minute of a shared host (1 clean run in 56 failed its p99 check, measured) rarely twice.
 ci-gate: venv
-	rm -rf reports/ci
-	$(BIN)/wsbench run scenarios/ci-gate.yaml --lab nginx --out reports/ci --gate \
-	  --baseline $(CI_GATE_BASELINE_$(CI_GATE_MODE)) $(CI_GATE_LIMITS) \
-	  --junit reports/ci/gate-junit.xml
+	rm -rf reports/ci reports/ci-confirm
+	$(CI_GATE_RUN) --out reports/ci --junit reports/ci/gate-junit.xml || { \
+	  echo "ci-gate: the gate failed; confirming with a second run (reports/ci-confirm)"; \
+	  $(CI_GATE_RUN) --out reports/ci-confirm --junit reports/ci-confirm/gate-junit.xml; }
 
 bench: venv
 	$(BIN)/python bench/bench_engine.py
