@@ -224,7 +224,7 @@ def evaluate_regression(
                                     statistic=limit.statistic,
                                     machines_differ=comparison.machines_differ)
         judged = _calibrated(raw, factor) if factor is not None and factor.judged else raw
-        passed, word = _classify(judged, limit, floor_ms if limit.summary_path[0] in ("rtt", "rtt_service") else None)
+        passed, word = _classify(judged, limit, floor_ms if kind == "rtt" else None)
         if factor is None:
             how = ("same run, interleaved with " + reference + ": judged raw") if reference else (
                 "judged raw (no calibration in " + ("both Results" if run_cal is None and base_cal is None

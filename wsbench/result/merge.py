@@ -110,6 +110,10 @@ def merge_targets(
         t0_unix_s = min(value for value in times if value is not None)
     subprotocols = [t.subprotocols for t in targets if t.subprotocols is not None]
 
+    def whole(key: str, pick: Any) -> Summary | None:
+        """Only when every part has it (older Results do not): a partial sum would mislead."""
+        return summary(key, pick) if targets and all(pick(t) is not None for t in targets) else None
+
     def counted(pick: Any) -> Counts | None:  # None when no part has the section (older Results)
         present = [pick(t) for t in targets if pick(t) is not None]
         return Counts(sum_counts(present)) if present else None
@@ -121,11 +125,8 @@ def merge_targets(
         upgrade={phase: summary(f"upgrade.{phase}", lambda t, p=phase: (t.upgrade or {}).get(p))
                  for phase in names},
         rtt=summary("rtt", lambda t: t.rtt),
-        # only when every part has them (older Results do not): a partial sum would mislead
-        rtt_service=summary("rtt_service", lambda t: t.rtt_service)
-        if targets and all(t.rtt_service is not None for t in targets) else None,
-        send_lag=summary("send_lag", lambda t: t.send_lag)
-        if targets and all(t.send_lag is not None for t in targets) else None,
+        rtt_service=whole("rtt_service", lambda t: t.rtt_service),
+        send_lag=whole("send_lag", lambda t: t.send_lag),
         recovery=summary("recovery", lambda t: t.recovery),
         messages=Messages(sum_counts(t.messages for t in targets)),
         closes=Closes(by_code=Counts(sum_counts(t.closes.by_code if t.closes else None for t in targets)),
