@@ -12,7 +12,11 @@ Process model: ``run()`` binds the listening sockets once, then serves them itse
 one process at ~20,000 sessions). Counters live in one shared anonymous mapping; each
 process writes only its own row.
 
-Delays count from when the bytes were read (before parsing) and are scheduled on a
+An echo's delay counts from when the app has the message, the moment an undelayed pod
+would send it: two pods identical but for ``--delay-ms 2`` differ by exactly 2 ms (counted
+from the bytes' arrival instead, the other pod's parsing, up to 0.4 ms on a slow spell of
+this VM, hid inside the delay and the difference came out 1.6 ms). The upgrade delay counts
+from when the request's first bytes were read. Both are scheduled on a
 timerfd: asyncio's timers are not precise enough. uvloop keeps time in whole milliseconds
 (``asyncio.sleep(0.020)`` measured 19.3 to 20.5 ms) and the selector loop rounds epoll
 timeouts up to the next millisecond (20.24 ms at best). An idle process also wakes up late (0.1-0.3 ms in
@@ -96,16 +100,14 @@ class _Session:
 
 
 class _StampedConnection(ServerConnection):
-    """Records when bytes were read, before websockets parses them: the arrival times
-    the delays count from (a message read with later bytes gets their later time)."""
+    """Records when the upgrade request's first bytes were read, before websockets parses
+    them: the time ``--upgrade-delay-ms`` counts from."""
 
-    request_arrived_ns = 0  # first bytes: the upgrade request
-    data_arrived_ns = 0  # latest bytes
+    request_arrived_ns = 0
 
     def data_received(self, data: bytes) -> None:
-        self.data_arrived_ns = time.monotonic_ns()
         if not self.request_arrived_ns:
-            self.request_arrived_ns = self.data_arrived_ns
+            self.request_arrived_ns = time.monotonic_ns()
         super().data_received(data)
 
 
@@ -199,7 +201,7 @@ class EchoApp:
                 queue = asyncio.Queue()
                 sender = asyncio.create_task(self._send_delayed(ws, session, queue))
             async for message in ws:
-                arrived_ns = _arrival_ns(ws)
+                arrived_ns = time.monotonic_ns()  # where an undelayed pod would send
                 counters.add(RECEIVED)
                 session.received += 1
                 if options.drop_every and session.received % options.drop_every == 0:
@@ -272,12 +274,6 @@ class EchoApp:
             self.counters.count_close(CLOSE_RECEIVED, protocol.close_rcvd.code)
         else:
             self.counters.add(ABORTED)
-
-
-def _arrival_ns(ws: ServerConnection) -> int:
-    if isinstance(ws, _StampedConnection) and ws.data_arrived_ns:
-        return ws.data_arrived_ns
-    return time.monotonic_ns()
 
 
 def _host_port(address: Any) -> str:
