@@ -8,6 +8,8 @@ to cores 0 .. BURNERS-1, and prints per run the raw p50 and p99 and the same tak
 idle run's machine by the gate's model (:func:`wsbench.result.calibration.machine_factor`),
 and the time from the actual send (``rtt_service``: each message's RTT less the generator's own
 send lag, measured per message), then the medians of each group. The question: do calibrated medians agree within 10 % where raw medians do not?
+``--run-args '--reference-interleave 2 --duration 30'`` measures the machine by the same load to
+the lab's reference path, taking turns with the target (the gate's scaled model).
 ``--load pingpong`` replaces the busy loops by a wake-up-heavy pair of processes (below),
 ``--load neighbour`` by another load test (wsbench, closed loop against its own echo server).
 Not a test: it takes minutes and the answer depends on the machine (see baselines/README.md).
@@ -50,10 +52,10 @@ while time.monotonic() < end:
 """
 
 
-def _run(out: Path, label: str, env: dict[str, str]) -> Path:
+def _run(out: Path, label: str, env: dict[str, str], extra: list[str]) -> Path:
     folder = out / label
     subprocess.run([sys.executable, "-m", "wsbench", "run", str(ROOT / "scenarios/ci-gate.yaml"), "--lab", "nginx",
-                    "--out", str(folder), "-q"], env=env, check=True, timeout=300, stdout=subprocess.DEVNULL)
+                    "--out", str(folder), "-q", *extra], env=env, check=True, timeout=600, stdout=subprocess.DEVNULL)
     (run_dir,) = sorted(p for p in folder.iterdir() if p.is_dir())[-1:]
     return run_dir / "result.json"
 
@@ -66,6 +68,9 @@ def main() -> None:
                         help="burn: busy loops (--burners); pingpong: a wake-up-heavy pair across cores 0 and 1; "
                              "neighbour: another load test on the machine (wsbench, closed loop, its own echo)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/calibration-truth"))
+    parser.add_argument("--run-args", default="",
+                        help="more `wsbench run` options, e.g. '--reference-interleave 2 --duration 30' (the "
+                             "same-load reference and the gate's scaled model)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "WSBENCH_LAB_DIR": str(args.out / "labs")}
@@ -90,7 +95,7 @@ def main() -> None:
                     burners = [subprocess.Popen(["taskset", "-c", str(core), sys.executable, "-c", "while True: pass"])
                                for core in range(args.burners)]
                 try:
-                    paths[label].append(_run(args.out, f"{label}-{index}", env))
+                    paths[label].append(_run(args.out, f"{label}-{index}", env, args.run_args.split()))
                 finally:
                     for burner in burners:
                         if args.load == "neighbour":  # Ctrl-C: it stops its workers and echo server itself
@@ -112,15 +117,18 @@ def main() -> None:
                 run = Result.from_json(json.loads(path.read_text()))
                 target = run.targets["nginx"]
                 raw = float(getattr(target.rtt, statistic))
-                factor = machine_factor(run.generator.calibration, reference.generator.calibration,
-                                        run_target="nginx", base_target="nginx", statistic=statistic)
+                factor, service_factor = (
+                    machine_factor(run.generator.calibration, reference.generator.calibration, run_target="nginx",
+                                   base_target="nginx", statistic=statistic, metric=metric)
+                    for metric in ("rtt", "rtt_service"))
                 calibrated = factor.apply(raw) if factor is not None else raw
                 service = float(getattr(target.rtt_service, statistic)) if target.rtt_service else float("nan")
-                service_calibrated = factor.apply(service) if factor is not None else service
+                service_calibrated = service_factor.apply(service) if service_factor is not None else service
                 rows[label].append((raw, calibrated, service, service_calibrated))
                 print(f"{label}  raw {statistic} {raw:.3f} ms  calibrated {calibrated:.3f} ms  "
                       f"({factor.describe() if factor else 'no calibration'})  from the actual send {service:.3f} ms, "
-                      f"calibrated {service_calibrated:.3f} ms")
+                      f"calibrated {service_calibrated:.3f} ms"
+                      + (f" ({service_factor.describe()})" if service_factor else ""))
         for column, name in enumerate(("raw", "calibrated", "from the actual send", "from the actual send, calibrated")):
             idle = statistics.median(row[column] for row in rows["idle"])
             burn = statistics.median(row[column] for row in rows["burn"])

@@ -56,3 +56,4 @@ def test_interleaved_ab_reports_the_known_delay_and_judges_by_the_allowance(echo
                                      "--max-regression", "rtt_service.p50=5000%", "--no-scenario-thresholds"])
     assert loose.exit_code == 0, loose.output
     assert "vs base" in loose.output and "interleaved with base" in loose.output
+

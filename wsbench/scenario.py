@@ -91,6 +91,9 @@ class Scenario:
     thresholds: tuple[str, ...] = ()
     calibrate: bool = True  # measure the generator against a reference echo before the load
     interleave: float | None = None  # seconds per window, targets taking turns; None: one after the other
+    #: seconds per window: each lab target takes turns with its proxy's reference path under
+    #: the same load (the calibration of the gate's same-load model); None: a light probe
+    reference_interleave: float | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)  # keys owned by other layers
 
     def redacted(self) -> dict[str, Any]:
@@ -391,6 +394,7 @@ _FIELDS: dict[str, Any] = {
     "thresholds": _thresholds,
     "calibrate": lambda v: _boolean("calibrate", v),
     "interleave": lambda v: None if v is None else _seconds("interleave", v),
+    "reference_interleave": lambda v: None if v is None else _seconds("reference_interleave", v),
 }
 #: Keys other layers own (validated there), carried in ``Scenario.extra``.
 EXTRA_KEYS = frozenset({"lab", "disruptions", "gate"})
@@ -425,6 +429,12 @@ def parse_scenario(data: Mapping[str, Any], overrides: Mapping[str, Any] | None 
     if scenario.max_message_size < scenario.message_size:
         raise ScenarioError("max_message_size", f"{scenario.max_message_size} is below message_size "
                                                 f"{scenario.message_size}: every echo would be refused")
+    if scenario.reference_interleave and scenario.interleave:
+        raise ScenarioError("reference_interleave", "give either interleave (targets take turns with each "
+                                                    "other) or reference_interleave (each with its reference)")
+    if scenario.reference_interleave and not scenario.calibrate:
+        raise ScenarioError("reference_interleave", "the reference windows are the calibration: "
+                                                    "drop calibrate: false (--no-calibrate)")
     if scenario.deflate and scenario.transport in ("picows", "lean"):
         raise ScenarioError(
             "transport", f"{scenario.transport} cannot do permessage-deflate: use auto or websockets"

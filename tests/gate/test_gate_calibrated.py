@@ -212,3 +212,73 @@ def test_the_time_from_the_actual_send_is_calibrated_by_the_probe_like_the_rtt(r
     verdict = evaluate_gate(slower, baseline=base, max_regressions=["rtt_service.p50=20%"])
     assert not verdict.passed, to_markdown(verdict)
     assert note(verdict).startswith("significant regression"), note(verdict)
+
+
+# --- the same-load model (run --reference-interleave) ---------------------------------------
+
+
+def same_load_result(resultgen, *, median_ms: float, reference_ms: float, seed: int, machine: str = "host-a",
+                     run_id: str = "run") -> dict:
+    """A Result whose target ran ``median_ms`` and its own load to the reference path ``reference_ms``."""
+    data = result(resultgen, median_ms=median_ms, seed=seed, during_mean_ms=reference_ms, machine=machine,
+                  run_id=run_id)
+    rng = np.random.default_rng(seed + 100)
+    reference = resultgen.summary(rng.lognormal(np.log(reference_ms * 1000), 0.3, 8000))
+    calibration = data["generator"]["calibration"]
+    calibration["same_load"] = {"nginx": {"rtt": reference, "rtt_service": reference}}
+    calibration["during"] = {"nginx": reference}
+    calibration["during_via"] = {"nginx": "ws://127.0.0.1:1/wsbench-reference"}
+    return data
+
+
+def test_same_load_model_scales_a_slower_machine_away(resultgen):
+    """A machine that runs everything 2x slower (the reference path too): raw +100 %, scaled
+    back by the reference's ×2, it passes a 20 % allowance; the additive model would not
+    (2.0 − 0.4 = 1.6 ms, +60 %)."""
+    base = same_load_result(resultgen, median_ms=1.0, reference_ms=0.4, seed=1, run_id="base")
+    run = same_load_result(resultgen, median_ms=2.0, reference_ms=0.8, seed=2, machine="host-b")
+    verdict = evaluate_gate(run, baseline=base, max_regressions=["rtt.p50=20%", "rtt.p99=20%"])
+    assert verdict.passed, to_markdown(verdict)
+    text = note(verdict)
+    assert "judged calibrated" in text and "the reference path under the same load" in text and "scaled ÷" in text
+
+
+def test_same_load_model_still_fails_a_slower_target(resultgen):
+    """The pods +50 % on the same machine speed (the reference path unchanged): fails."""
+    base = same_load_result(resultgen, median_ms=1.0, reference_ms=0.4, seed=1, run_id="base")
+    run = same_load_result(resultgen, median_ms=1.5, reference_ms=0.4, seed=2, machine="host-b")
+    verdict = evaluate_gate(run, baseline=base, max_regressions=["rtt.p50=20%"])
+    assert not verdict.passed, to_markdown(verdict)
+    assert note(verdict).startswith("significant regression: judged calibrated")
+
+
+def test_same_load_against_a_probe_is_not_compared(resultgen):
+    """One side with the same-load reference, the other with a light probe: raw, and why."""
+    base = result(resultgen, median_ms=1.0, seed=1, during_mean_ms=0.4, run_id="base")
+    base["generator"]["calibration"]["during_via"] = {"nginx": "ws://127.0.0.1:1/wsbench-reference"}
+    run = same_load_result(resultgen, median_ms=2.0, reference_ms=0.8, seed=2, machine="host-b")
+    verdict = evaluate_gate(run, baseline=base, max_regressions=["rtt.p50=20%"])
+    assert not verdict.passed
+    text = note(verdict)
+    assert "judged raw" in text and "different workloads" in text and "record the baseline again" in text
+
+
+def test_same_load_model_reads_the_checked_metric():
+    """rtt is scaled by the reference's rtt, rtt_service by its rtt_service."""
+    run = Calibration.from_json({"same_load": {"t": {"rtt": {"p50": 3.0}, "rtt_service": {"p50": 1.0}}}})
+    base = Calibration.from_json({"same_load": {"t": {"rtt": {"p50": 1.0}, "rtt_service": {"p50": 0.5}}}})
+    for metric, factor_expected in (("rtt", 3.0), ("rtt_service", 2.0)):
+        factor = machine_factor(run, base, run_target="t", base_target="t", machines_differ="cpu", metric=metric)
+        assert factor is not None and factor.judged and factor.scale
+        assert factor.factor == pytest.approx(factor_expected)
+        assert factor.apply(6.0) == pytest.approx(6.0 / factor_expected)
+    assert Calibration.from_json(run.to_json()) == run
+
+
+def test_same_load_is_scaled_even_on_the_same_machine_within_the_bound():
+    run = Calibration.from_json({"same_load": {"t": {"rtt": {"p50": 1.05}}}})
+    base = Calibration.from_json({"same_load": {"t": {"rtt": {"p50": 1.0}}}})
+    factor = machine_factor(run, base, run_target="t", base_target="t")
+    assert factor is not None and factor.judged and factor.scale
+    assert "scaled all the same" in factor.why
+    assert factor.apply(2.1) == pytest.approx(2.0)

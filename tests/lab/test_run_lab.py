@@ -65,3 +65,29 @@ def test_bad_lab_input_is_one_line_and_exit_2(args, line, tmp_path):
                              capture_output=True, text=True, timeout=30)
     assert process.returncode == 2
     assert process.stderr.startswith(f"wsbench: error: {line}") and process.stderr.count("\n") == 1
+
+
+@pytest.mark.skipif(bool(missing_proxies(("nginx",))), reason="; ".join(missing_proxies(("nginx",)).values()))
+def test_reference_interleave_runs_the_same_load_to_the_reference_path(tmp_path):
+    """``--reference-interleave``: the proxy's target takes turns with the same load to the
+    lab's reference echo behind it; that load is the calibration (``same_load``), not a target."""
+    result = CliRunner().invoke(
+        cli,
+        ["run", "--lab", "nginx", "--reference-interleave", "1", "--duration", "2", "--sessions", "4",
+         "--rate", "20", "--ramp", "0", "--processes", "1", "--out", str(tmp_path)],
+    )
+    assert result.exit_code == 0, result.output
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    data = json.loads((run_dir / "result.json").read_text())
+    assert list(data["targets"]) == ["nginx"]
+    target = data["targets"]["nginx"]
+    assert target["sessions"]["opened"] == 8 and target["messages"]["lost"] == 0  # two windows of 4
+    calibration = data["generator"]["calibration"]
+    same = calibration["same_load"]["nginx"]
+    assert set(same) == {"rtt", "rtt_service"}
+    received = target["messages"]["received"]
+    assert abs(same["rtt_service"]["count"] - received) <= 0.2 * received  # the same load, its own windows
+    assert calibration["during_via"]["nginx"] == target["url"].rstrip("/") + REFERENCE_PATH
+    assert sorted(p.name for p in (run_dir / "shards").iterdir()) == ["nginx", "nginx-2", "nginx.reference",
+                                                                      "nginx.reference-2"]
+    assert "the same load to the reference path" in result.output

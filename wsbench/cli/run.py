@@ -68,6 +68,11 @@ __all__ = ["run", "write_report"]
               help="Targets take turns in windows of this length (A B B A ...) until each has "
                    "run --duration, so drift and the machine cancel out of an A/B comparison "
                    "(judge it with `wsbench gate --baseline-target NAME`).")
+@click.option("--reference-interleave", default=None, metavar="SECONDS",
+              help="With --lab: each proxy takes turns in windows of this length with the same "
+                   "load to the lab's reference echo behind that proxy; those round trips are the "
+                   "run's machine reference (generator.calibration.same_load), which the gate's "
+                   "calibrated checks scale by (baselines/README.md).")
 @click.option("--out", default=None, help="Folder for reports/<run-id>/.")
 @click.option("--lab", "lab", default=None, metavar="PROXIES",
               help="Measure through the lab's proxies, one target each (nginx,haproxy,... or all); "

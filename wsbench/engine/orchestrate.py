@@ -24,9 +24,10 @@ __all__ = ["run", "disruption_plan", "shard_traffic", "TrafficFeed"]
 def disruption_plan(scenario: Scenario, extra: tuple[str, ...] = ()) -> tuple[Disruption, ...]:
     """The scenario's ``disruptions`` plus ``extra`` (CLI), validated against the scenario."""
     plan = parse_disruptions([*(scenario.extra.get("disruptions") or []), *extra])
-    if plan and scenario.interleave:
-        raise ScenarioError("interleave", "disruptions need one continuous run per target: "
-                                          "drop --interleave or the disruptions")
+    for key, value in (("interleave", scenario.interleave), ("reference_interleave", scenario.reference_interleave)):
+        if plan and value:
+            raise ScenarioError(key, "disruptions need one continuous run per target: "
+                                     f"drop --{key.replace('_', '-')} or the disruptions")
     for disruption in plan:
         if disruption.at_s >= scenario.duration:
             raise ScenarioError("disruptions", f"{disruption.describe()} is at or after the end of "
@@ -57,6 +58,9 @@ def run(
     if plan:  # the Result's scenario says what was injected, wherever it came from
         scenario = replace(scenario, extra={**scenario.extra, "disruptions": [d.describe() for d in plan]})
     lab_names = scenario.extra.get("lab")
+    if scenario.reference_interleave and not lab_names:
+        raise ScenarioError("reference_interleave", "the reference path is a lab proxy's /wsbench-reference: "
+                                                    "add --lab (or drop --reference-interleave)")
     if not lab_names:
         factory = _factory(plan, lab=None) if plan else None
         observer_for = _prometheus_cost(cost_from) if cost_from is not None else None

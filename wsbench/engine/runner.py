@@ -39,7 +39,7 @@ from wsbench.engine.contracts import ConnectSettings
 from wsbench.engine.entry import worker_entry
 from wsbench.engine.machine import crowded_sources, ephemeral_ports, machine_facts
 from wsbench.engine.spec import WorkerSpec
-from wsbench.errors import LocalError
+from wsbench.errors import LocalError, ScenarioError
 from wsbench.files import write_json_atomic
 from wsbench.metrics.histogram import Histogram
 from wsbench.result.calibration import Calibration
@@ -184,6 +184,7 @@ def run_scenario(
         targets = (Target(name="local-echo", url=server.url),)
         scenario = replace(scenario, targets=targets)
         say(f"no target given: started an embedded echo server at {server.url}")
+    windows = plan(scenario, targets)  # a target without a reference path fails here, before the run
     processes = default_processes(scenario)
     machine = machine_facts()
     calibration = _calibration(scenario, say)
@@ -215,13 +216,23 @@ def run_scenario(
             shards_of: dict[str, list[dict[str, Any]]] = {}
             probes_of: dict[str, list[Summary]] = {}
             t0_of: dict[str, float | None] = {}
-            for target, window, offset_s in turns(scenario, targets):
+            reference_shards: dict[str, list[dict[str, Any]]] = {}
+            for target, window, offset_s, owner in windows:
                 if interrupt.flag:
                     break
+                if owner is not None:  # the owner's load to its reference path (--reference-interleave)
+                    say(f"[{owner.name}] the same load to the reference path {redact_url(target.url)}, "
+                        f"window {offset_s:g}-{offset_s + window.duration:g} s")
+                    shards, _, _, _ = _run_target(window, target, processes, run_dir, events_path, interrupt,
+                                                  say, died=died)
+                    reference_shards.setdefault(owner.name, []).extend(_shifted(s, offset_s) for s in shards)
+                    calibration = _with_same_load(calibration, owner, target, reference_shards[owner.name], say)
+                    result = replace(result, generator=replace(result.generator, calibration=calibration))
+                    continue
                 share = (f"{len(own_sessions(scenario))} of {scenario.sessions} sessions (shard "
                          f"{scenario.shard[0]}/{scenario.shard[1]})" if scenario.shard
                          else f"{scenario.sessions} sessions")
-                when = f", window {offset_s:g}-{offset_s + window.duration:g} s" if scenario.interleave else ""
+                when = f", window {offset_s:g}-{offset_s + window.duration:g} s" if window.interleave else ""
                 say(f"[{target.name}] {share} on {processes} worker(s) -> {redact_url(target.url)}{when}")
                 crowded = crowded_sources(len(own_sessions(scenario)), len(scenario.source_addresses) or 1,
                                           ephemeral_ports())
@@ -278,6 +289,52 @@ def run_scenario(
                  "message(s) (counted as unsent, not sent)" for name, entry in pushed.items()]
     return RunOutcome(run_dir=run_dir, typed=result, interrupted=interrupted, warnings=warnings, workers_died=died,
                       hurried=hurried)
+
+
+def plan(scenario: Scenario, targets: tuple[Target, ...]) -> list[tuple[Target, Scenario, float, Target | None]]:
+    """:func:`turns`, and with ``reference_interleave`` each target taking turns with its own
+    load to its reference path: ``(target, window, offset, owner)``, where ``owner`` is the
+    target a reference window stands for (None for the targets' own windows)."""
+    if not scenario.reference_interleave:
+        return [(target, window, offset, None) for target, window, offset in turns(scenario, targets)]
+    windows = replace(scenario, interleave=scenario.reference_interleave)
+    out: list[tuple[Target, Scenario, float, Target | None]] = []
+    for target in targets:
+        reference = reference_target(target)
+        out.extend((turn, window, offset, target if turn is reference else None)
+                   for turn, window, offset in turns(windows, (target, reference)))
+    return out
+
+
+def reference_target(target: Target) -> Target:
+    """The target's reference path as a target of its own (the lab's reference echo behind the
+    target's proxy); ``target`` must have a ``calibration_url``."""
+    if not target.calibration_url:
+        raise ScenarioError("reference_interleave", f"target {target.name!r} has no reference path: "
+                                                    "only lab targets (--lab) have one")
+    return Target(name=f"{target.name}.reference", url=target.calibration_url)
+
+
+def _with_same_load(calibration: Calibration | None, owner: Target, reference: Target,
+                    shards: list[dict[str, Any]], say: ProgressFn) -> Calibration | None:
+    """``calibration`` with ``owner``'s same-load reference from the reference windows so far.
+    A reference path that failed sessions or lost messages is no reference: left out, said."""
+    if calibration is None:
+        return None
+    measured = target_from_shards(redact_url(reference.url), shards, name=reference.name)
+    failed = (measured.sessions.failed if measured.sessions else 0) or 0
+    lost = (measured.messages.lost if measured.messages else 0) or 0
+    if failed or lost:
+        say(f"[{owner.name}] the reference path failed {failed} session(s) and lost {lost} message(s): "
+            "no same-load reference for this target")
+        same = {name: figures for name, figures in (calibration.same_load or {}).items() if name != owner.name}
+        return replace(calibration, same_load=same or None)
+    figures = {name: summary for name, summary in (("rtt", measured.rtt), ("rtt_service", measured.rtt_service))
+               if summary is not None and summary.count}
+    return replace(calibration,
+                   same_load={**(calibration.same_load or {}), owner.name: figures},
+                   during={**(calibration.during or {}), owner.name: figures.get("rtt_service") or figures["rtt"]},
+                   during_via={**(calibration.during_via or {}), owner.name: _probe_via(owner)})
 
 
 def turns(scenario: Scenario, targets: tuple[Target, ...]) -> list[tuple[Target, Scenario, float]]:
@@ -454,8 +511,9 @@ def _probe_via(target: Target) -> str:
 
 def _start_probe(scenario: Scenario, target: Target, say: ProgressFn) -> Any:
     """The calibration probe for one target's measurement, started (None when off or failed):
-    to the target's ``calibration_url`` (a lab proxy's reference path), else on loopback."""
-    if not scenario.calibrate:
+    to the target's ``calibration_url`` (a lab proxy's reference path), else on loopback; none
+    with ``reference_interleave`` (the reference windows are the calibration)."""
+    if not scenario.calibrate or scenario.reference_interleave:
         return None
     from wsbench.engine.calibrate import RunProbe
 

@@ -5,7 +5,10 @@ target of a baseline Result. Both histograms are resampled (bootstrap, see
 :mod:`wsbench.result.stats`); the check fails only when the observed ratio exceeds the
 allowance **and** the slowdown is statistically significant (the confidence interval of
 the ratio lies above 1). A rerun whose difference is within sampling noise passes even if
-its point estimate is above the allowance; the Markdown says "not significant".
+its point estimate is above the allowance; the Markdown says "not significant". Where both
+targets carry per-second histograms of the metric (``rtt``: ``blocks``), the resamples are
+whole seconds (:mod:`wsbench.result.blocks`): a tail made of a few slow seconds is not
+"significant" because it has many samples.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass, replace
 from wsbench.errors import UsageError
 from wsbench.gate.expr import is_statistic_name
 from wsbench.result import fmt
+from wsbench.result.blocks import block_histograms, block_samples
 from wsbench.result.calibration import MachineFactor, machine_factor, noise_floor_ms
 from wsbench.result.distribution import HdrDecodeError, distribution_of
 from wsbench.result.model import Result
@@ -215,13 +219,18 @@ def evaluate_regression(
         if current.total == 0 or before.total == 0:
             no_data(f"{name} has no samples in the {'Result' if current.total == 0 else 'baseline'}")
             continue
-        raw = compare(current, before, limit.statistic, resamples=resamples, confidence=confidence,
-                      seed=_seed(target, limit.metric))
+        seed = _seed(target, limit.metric)
+        by_blocks = [block_samples(block_histograms(side.extra, limit.summary_path), limit.statistic,
+                                   resamples=resamples, seed=seed + offset)
+                     for offset, side in enumerate((result.targets[target], base.targets[before_name]))]
+        blocked = by_blocks[0] is not None and by_blocks[1] is not None
+        raw = compare(current, before, limit.statistic, resamples=resamples, confidence=confidence, seed=seed,
+                      **({"a_samples": by_blocks[0], "b_samples": by_blocks[1]} if blocked else {}))
         factor = None
         kind = _CALIBRATED.get(limit.summary_path[0])
         if reference is None and kind is not None:
             factor = machine_factor(run_cal, base_cal, run_target=target, base_target=target, kind=kind,
-                                    statistic=limit.statistic,
+                                    statistic=limit.statistic, metric=limit.summary_path[0],
                                     machines_differ=comparison.machines_differ)
         judged = _calibrated(raw, factor) if factor is not None and factor.judged else raw
         passed, word = _classify(judged, limit, floor_ms if kind == "rtt" else None)
@@ -237,6 +246,8 @@ def evaluate_regression(
         else:
             note = (f"{word}: judged raw, {factor.why}: raw {_interval_text(raw, confidence)}; "
                     f"calibrated {_interval_text(_calibrated(raw, factor), confidence)}")
+        if blocked:
+            note += "; intervals by blocks of seconds (a slow second slows every message in it)"
         if service:
             note += f"; {_service_how(result, target)}"
         observations.append(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wsbench.result import fmt
-from wsbench.result.calibration import describe_floor
+from wsbench.result.calibration import describe_floor, has_same_load
 from wsbench.result.diagnosis import diagnose, failure_text
 from wsbench.result.infrastructure import LAB_FAILURE, lab_failed, lab_failure_lines
 from wsbench.result.model import Disruption, Result, TargetResult
@@ -384,8 +384,10 @@ def _calibration_rows(result: Result) -> list[tuple[Cell, Cell]]:
         text = f"{calibration.cpu_us_per_round_trip:g} µs"
         rows.append((Cell("CPU per round trip", "CPU per round trip"), Cell(text, calibration.cpu_us_per_round_trip)))
     for target, summary in (calibration.during or {}).items():
+        how = (f"the same load to the reference path, taking turns with {target}" if has_same_load(calibration, target)
+               else f"while {target} ran")
         text = (f"{summary.p50:.3g} ms p50 / {summary.p99:.3g} ms p99 (mean {summary.mean:.3g} ms) "
-                f"while {target} ran: the machine factor the gate uses")
+                f"{how}: the machine factor the gate uses")
         rows.append((Cell(f"machine while {target} ran", target), Cell(text, text)))
     return rows
 

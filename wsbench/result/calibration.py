@@ -28,6 +28,7 @@ __all__ = [
     "noise_floor_ms",
     "reference_ms",
     "probe_path",
+    "has_same_load",
     "describe_floor",
     "fmt_change",
 ]
@@ -53,6 +54,12 @@ _FIELDS = (
     Field("during_via", lambda value, where: {name: read_str(url, f"{where}.{name}")
                                               for name, url in read_object(value, where).items()},
           lambda via: dict(via)),
+    Field("same_load", lambda value, where: {
+        name: {metric: Summary.from_json(summary, f"{where}.{name}.{metric}")
+               for metric, summary in read_object(figures, f"{where}.{name}").items()}
+        for name, figures in read_object(value, where).items()},
+          lambda same: {name: {metric: summary.to_json() for metric, summary in figures.items()}
+                        for name, figures in same.items()}),
 )
 
 
@@ -81,6 +88,10 @@ class Calibration(Section):
     during: Mapping[str, Summary] | None = None
     #: per target: where those round trips went (the proxy's reference path, or ``loopback``)
     during_via: Mapping[str, str] | None = None
+    #: per target (``run --reference-interleave``): the target's own load, in windows taking
+    #: turns with it, through the same proxy to the lab's reference echo; its ``rtt`` and
+    #: ``rtt_service`` summaries. The gate's same-load model scales by these.
+    same_load: Mapping[str, Mapping[str, Summary]] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -106,11 +117,12 @@ def noise_floor_ms(calibration: Calibration | None, statistic: str, *, closed: b
 
 
 def reference_ms(calibration: Calibration | None, target: str, *, kind: str = "rtt",
-                 statistic: str = "p50") -> tuple[float | None, str]:
+                 statistic: str = "p50", metric: str = "rtt") -> tuple[float | None, str]:
     """The machine's reference figure while ``target`` ran (ms), and where it comes from.
 
     ``kind`` ``open`` (upgrade latencies): the same statistic of the open cost before the
-    load. ``rtt``: the same statistic of the probe's paced round trips while the target ran
+    load. ``rtt``: with a same-load reference (``same_load``), the same statistic of the same
+    ``metric`` there; else of the probe's paced round trips while the target ran
     (``during``); without one, of the calibration before the load. The same statistic: a busy
     machine stretches the tail of a fixed workload far more than its middle (measured: the
     probe's mean doubled where the run's median rose a third), so a median is taken to
@@ -121,12 +133,22 @@ def reference_ms(calibration: Calibration | None, target: str, *, kind: str = "r
     if kind == "open":
         value = _statistic(calibration.open, statistic)
         return (value, "open cost before the load") if value else (None, "")
+    same = (calibration.same_load or {}).get(target)
+    if same:
+        value = _statistic(same.get(metric) or same.get("rtt"), statistic)
+        return (value, "reference path under the same load") if value else (None, "")
     during = (calibration.during or {}).get(target)
     value = _statistic(during, statistic)
     if value:
         return value, "probe during the run"
     value = _statistic(calibration.rtt, statistic)
     return (value, "calibration before the load") if value else (None, "")
+
+
+def has_same_load(calibration: Calibration | None, target: str) -> bool:
+    """Whether ``target``'s machine reference is its own load to the reference path (``run
+    --reference-interleave``), rather than a light probe."""
+    return bool(calibration is not None and (calibration.same_load or {}).get(target))
 
 
 def probe_path(calibration: Calibration | None, target: str) -> str:
@@ -140,11 +162,14 @@ def probe_path(calibration: Calibration | None, target: str) -> str:
 class MachineFactor:
     """How much slower the run's machine was than the baseline's, and what is taken off.
 
-    The model is additive (``shift``): what the machine added to a fixed reference workload
-    while the target ran (the probe's same statistic), beyond what it added while the
-    baseline was measured, is taken off the run's figure. ``judged`` says whether the gate
-    judges the calibrated figure, ``why`` says why. ``factor`` (run / baseline reference)
-    decides whether the machines differ beyond the bound and is shown; it scales nothing.
+    Two models. With a light probe, additive (``shift``): what the machine added to the
+    probe's fixed workload while the target ran (the same statistic), beyond what it added
+    while the baseline was measured, is taken off the run's figure. With a same-load
+    reference on both sides (``scale``): the run's figure is divided by ``factor``, how much
+    slower the reference path ran under the target's own load, interleaved with it, than in
+    the baseline: a machine that runs the same work slower runs all of it slower. ``judged``
+    says whether the gate judges the calibrated figure, ``why`` says why. ``factor`` (run /
+    baseline reference) also decides whether the machines differ beyond the bound.
     """
 
     factor: float
@@ -153,12 +178,18 @@ class MachineFactor:
     why: str
     run_ms: float
     base_ms: float
+    scale: bool = False
 
     def apply(self, value_ms: float) -> float:
         """``value_ms`` of the run as the baseline's machine would have measured it."""
+        if self.scale:
+            return value_ms / self.factor
         return max(value_ms - self.shift_ms, 0.0)
 
     def describe(self) -> str:
+        if self.scale:
+            return (f"machine factor ×{self.factor:.2f} (the reference path under the same load "
+                    f"{self.base_ms:.3g} → {self.run_ms:.3g} ms), scaled ÷{self.factor:.2f}")
         sign = "−" if self.shift_ms >= 0 else "+"
         return (f"machine factor ×{self.factor:.2f} ({self.base_ms:.3g} → {self.run_ms:.3g} ms), "
                 f"shift {sign}{abs(self.shift_ms):.3g} ms")
@@ -174,38 +205,51 @@ def machine_factor(
     bound: float = CALIBRATION_BOUND,
     kind: str = "rtt",
     statistic: str = "p50",
+    metric: str = "rtt",
 ) -> MachineFactor | None:
     """The machine's share between two calibrations (None when either Result has none);
     ``kind``: ``rtt`` for message latencies, ``open`` for upgrade latencies.
 
     Not judged (raw, and the reason says so) when the two references measured different
-    workloads: one probe through the target's proxy, the other on loopback. A loopback and a
-    remote target are calibrated alike.
+    workloads: a probe through the target's proxy, a probe on loopback, or the target's own
+    load to the reference path. A loopback and a remote target are calibrated alike.
+    ``metric``: which latency (``rtt`` or ``rtt_service``) a same-load reference is read for.
+    Same-load references on both sides are always judged scaled: the reference ran the same
+    load at the same moments, so even a small factor is the machine's and not noise.
     """
-    run_ms, run_source = reference_ms(run, run_target, kind=kind, statistic=statistic)
-    base_ms, base_source = reference_ms(base, base_target, kind=kind, statistic=statistic)
+    run_ms, run_source = reference_ms(run, run_target, kind=kind, statistic=statistic, metric=metric)
+    base_ms, base_source = reference_ms(base, base_target, kind=kind, statistic=statistic, metric=metric)
     if not run_ms or not base_ms:
         return None
     factor = run_ms / base_ms
     beyond = abs(factor - 1.0) > bound
-    paths = (probe_path(run, run_target), probe_path(base, base_target)) if kind == "rtt" else ("", "")
+    paths = (_workload(run, run_target), _workload(base, base_target)) if kind == "rtt" else ("", "")
     comparable = paths[0] == paths[1]
     if not comparable:
-        why = (f"the references measured different workloads (run: probe {_PATH_WORDS[paths[0]]}, "
-               f"baseline: probe {_PATH_WORDS[paths[1]]}; record the baseline again)")
+        why = (f"the references measured different workloads (run: {_PATH_WORDS[paths[0]]}, "
+               f"baseline: {_PATH_WORDS[paths[1]]}; record the baseline again)")
     elif machines_differ:
         why = f"another machine ({machines_differ})"
     elif beyond:
         why = f"calibrations differ by {fmt_change(factor)} (beyond ±{bound:.0%})"
+    elif paths[0] == "same-load":
+        why = (f"same machine, references within ±{bound:.0%} ({fmt_change(factor)}); scaled all the same: "
+               "the same load at the same moments")
     else:
         why = f"same machine, calibrations within ±{bound:.0%} ({fmt_change(factor)})"
     if comparable and run_source != base_source:
         why += f"; run from the {run_source}, baseline from the {base_source}"
-    judged = comparable and (bool(machines_differ) or beyond)
-    return MachineFactor(factor, run_ms - base_ms, judged, why, run_ms, base_ms)
+    scale = paths[0] == "same-load"
+    judged = comparable and (bool(machines_differ) or beyond or scale)
+    return MachineFactor(factor, run_ms - base_ms, judged, why, run_ms, base_ms, scale=scale)
 
 
-_PATH_WORDS = {"proxy": "through the target's proxy", "loopback": "on loopback"}
+def _workload(calibration: Calibration | None, target: str) -> str:
+    return "same-load" if has_same_load(calibration, target) else probe_path(calibration, target)
+
+
+_PATH_WORDS = {"proxy": "a probe through the target's proxy", "loopback": "a probe on loopback",
+               "same-load": "the target's own load to the reference path"}
 
 
 def fmt_change(ratio: float) -> str:
