@@ -63,7 +63,7 @@ def _run(out: Path, label: str, env: dict[str, str], extra: list[str]) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=5)
-    parser.add_argument("--burners", type=int, default=2, help="busy loops, one pinned to each of cores 0..N-1")
+    parser.add_argument("--burners", type=int, default=2, help="busy loops, pinned to cores 0, 1, ... in turn (more than the cores: several per core)")
     parser.add_argument("--load", choices=("burn", "pingpong", "neighbour"), default="burn",
                         help="burn: busy loops (--burners); pingpong: a wake-up-heavy pair across cores 0 and 1; "
                              "neighbour: another load test on the machine (wsbench, closed loop, its own echo)")
@@ -92,7 +92,8 @@ def main() -> None:
                         env={k: v for k, v in env.items() if k != "WSBENCH_LAB_DIR"},
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
                 else:
-                    burners = [subprocess.Popen(["taskset", "-c", str(core), sys.executable, "-c", "while True: pass"])
+                    burners = [subprocess.Popen(["taskset", "-c", str(core % (os.cpu_count() or 1)), sys.executable, "-c",
+                                                 "while True: pass"])
                                for core in range(args.burners)]
                 try:
                     paths[label].append(_run(args.out, f"{label}-{index}", env, args.run_args.split()))
