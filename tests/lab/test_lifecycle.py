@@ -219,3 +219,15 @@ def test_pod_kill_drain_and_restart(tmp_path):
         asyncio.run(scenario())
         pids, ports = processes_and_ports(lab)
     assert_nothing_left(pids, ports)
+
+
+def test_down_stops_every_member_with_sigterm_alone(tmp_path):
+    """Members started inside ``signals_deferred`` (the reference echo, Envoy) used to inherit
+    SIGTERM blocked through exec, so every ``down`` waited 5 s and SIGKILLed them. Now each
+    member leaves on SIGTERM: ``down`` reports nothing killed."""
+    with Lab.up(LabOptions(proxies=("nginx", "envoy"), tls=False, state_dir=str(tmp_path / "sigterm"))) as lab:
+        reference_pid = lab.state.reference.pid
+        blocked = Path(f"/proc/{reference_pid}/status").read_text().split("SigBlk:")[1].split()[0]
+        assert int(blocked, 16) & ((1 << (signal.SIGTERM - 1)) | (1 << (signal.SIGINT - 1))) == 0
+        notes = lab.down()
+    assert notes == []

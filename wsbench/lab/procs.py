@@ -42,8 +42,11 @@ __all__ = [
 #: child of the wsbench process (or thread) that started it: Envoy's hot restart calls
 #: ``prctl(PR_SET_PDEATHSIG, SIGTERM)`` at start-up, which the kernel fires when the
 #: *thread* that forked it exits -- ``lab up`` exiting, or a helper thread finishing a reload.
+#: The signal mask is emptied before the exec: it survives exec, and a member started inside
+#: :func:`signals_deferred` would otherwise ignore SIGTERM forever (measured: the reference
+#: echo and Envoy were SIGKILLed 5 s into every ``lab down``).
 _DETACH = """
-import os, sys, time
+import os, signal, sys, time
 fd, argv = int(sys.argv[1]), sys.argv[2:]
 me = os.getpid()
 child = os.fork()
@@ -58,6 +61,7 @@ if os.getppid() == me:
     os._exit(70)
 os.setsid()
 os.set_inheritable(fd, False)
+signal.pthread_sigmask(signal.SIG_SETMASK, [])  # started inside signals_deferred(): unblock them
 try:
     os.execv(argv[0], argv)
 except OSError as exc:
