@@ -136,7 +136,13 @@ def test_interrupted_up_leaves_nothing(tmp_path, use_netns):
     """SIGINT while the lab comes up (Ctrl-C, an interrupted test): everything is stopped,
     with ``--netns`` also the pods' namespaces, veths and route."""
     state_dir = tmp_path / "interrupted"
+    # The child starts as a shell starts `lab up`: SIGINT handled, nothing blocked, whatever the
+    # test worker it is forked from inherited (a worker process that ignores SIGINT passes SIG_IGN
+    # on, and Python then never installs its handler: the Ctrl-C would be lost).
     code = (
+        "import signal\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+        "signal.pthread_sigmask(signal.SIG_SETMASK, [])\n"
         "from wsbench.lab import Lab, LabOptions\n"
         f"Lab.up(LabOptions(proxies=('nginx', 'haproxy', 'envoy'), state_dir={str(state_dir)!r}, netns={use_netns}))\n"
         "import time; time.sleep(60)\n"
@@ -165,6 +171,9 @@ def test_interrupted_up_leaves_nothing(tmp_path, use_netns):
         wait_until(proxies_saved, 30, what="the lab's first proxy in state.json")
         assert seen_pids, "the lab never started"
         assert (state_dir / "reference" / "port").exists()  # the reference echo was up too
+        parent = [line for line in Path("/proc/self/status").read_text().splitlines()
+                  if line.startswith(("SigBlk", "SigIgn"))]
+        print("test worker's signal state:", parent, signal.getsignal(signal.SIGINT))  # shown on failure
         child.send_signal(signal.SIGINT)
         assert child.wait(30) != 0
     finally:
