@@ -180,6 +180,9 @@ def test_interrupted_up_leaves_nothing(tmp_path, use_netns):
         if child.poll() is None:
             child.kill()
             child.wait()
+            left = Lab.find(state_dir=str(state_dir))  # a failed run leaves nothing behind either
+            if left is not None:
+                left.down()
     assert_nothing_left(sorted(seen_pids), seen_ports)
     assert not with_argument(str(state_dir))  # also proxies started but not yet saved
     assert (seen_net is not None) == use_netns
