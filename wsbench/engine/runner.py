@@ -28,7 +28,7 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -324,17 +324,20 @@ def _with_same_load(calibration: Calibration | None, owner: Target, reference: T
     measured = target_from_shards(redact_url(reference.url), shards, name=reference.name)
     failed = (measured.sessions.failed if measured.sessions else 0) or 0
     lost = (measured.messages.lost if measured.messages else 0) or 0
-    if failed or lost:
-        say(f"[{owner.name}] the reference path failed {failed} session(s) and lost {lost} message(s): "
-            "no same-load reference for this target")
-        same = {name: figures for name, figures in (calibration.same_load or {}).items() if name != owner.name}
-        return replace(calibration, same_load=same or None)
     figures = {name: summary for name, summary in (("rtt", measured.rtt), ("rtt_service", measured.rtt_service))
                if summary is not None and summary.count}
-    return replace(calibration,
-                   same_load={**(calibration.same_load or {}), owner.name: figures},
-                   during={**(calibration.during or {}), owner.name: figures.get("rtt_service") or figures["rtt"]},
-                   during_via={**(calibration.during_via or {}), owner.name: _probe_via(owner)})
+    keep = not (failed or lost) and "rtt" in figures
+
+    def updated(section: Mapping[str, Any] | None, value: Any) -> dict[str, Any] | None:
+        others = {name: entry for name, entry in (section or {}).items() if name != owner.name}
+        return {**others, owner.name: value} if keep else (others or None)
+
+    if not keep:
+        say(f"[{owner.name}] the reference path failed {failed} session(s) and lost {lost} message(s)"
+            f"{'' if figures else ', no round trips'}: no same-load reference for this target")
+    return replace(calibration, same_load=updated(calibration.same_load, figures),
+                   during=updated(calibration.during, figures.get("rtt_service") or figures.get("rtt")),
+                   during_via=updated(calibration.during_via, _probe_via(owner)))
 
 
 def turns(scenario: Scenario, targets: tuple[Target, ...]) -> list[tuple[Target, Scenario, float]]:
