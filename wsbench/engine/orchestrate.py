@@ -10,13 +10,15 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wsbench.disrupt.actions import Disruptor
 from wsbench.disrupt.plan import LAB_KINDS, Disruption, parse_disruptions
 from wsbench.engine.runner import RunOutcome, RunWatcher, run_scenario
 from wsbench.errors import ScenarioError, UsageError
 from wsbench.scenario import Scenario, Target
+
+if TYPE_CHECKING:  # the disruptor (and the lab it acts on) is imported only by a run that has disruptions
+    from wsbench.disrupt.actions import Disruptor
 
 __all__ = ["run", "disruption_plan", "shard_traffic", "TrafficFeed"]
 
@@ -183,6 +185,8 @@ def _prometheus_cost(source: Any) -> Callable[[Target], Any]:
 
 def _factory(plan: tuple[Disruption, ...], *, lab: Any, supervisor: Any = None
              ) -> Callable[[Target, Callable[..., None]], Disruptor]:
+    from wsbench.disrupt.actions import Disruptor
+
     def make(target: Target, event: Callable[..., None]) -> Disruptor:
         return Disruptor(plan, lab=lab, proxy=target.name, event=event, supervisor=supervisor)
 

@@ -31,10 +31,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from wsbench import __version__
-from wsbench.disrupt.actions import Disruptor
 from wsbench.engine.contracts import ConnectSettings
 from wsbench.engine.entry import worker_entry
 from wsbench.engine.machine import crowded_sources, ephemeral_ports, machine_facts
@@ -47,6 +46,9 @@ from wsbench.result.model import Result, ShardOf, TargetResult
 from wsbench.result.shards import generator_from_shards, target_from_shards
 from wsbench.result.summary import Summary
 from wsbench.scenario import Scenario, Target, redact_url
+
+if TYPE_CHECKING:  # the lab and its disruptions are imported by the runs that have them
+    from wsbench.disrupt.actions import Disruptor
 
 __all__ = [
     "RunOutcome",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,35 @@ from wsbench.result.verdict import GateVerdict
 __all__ = ["render_report", "report_html", "environment", "write_html"]
 
 
+class _TemplateCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept between runs (jinja2 compiles them from source in every new
+    process otherwise: ~40-60 ms of CPU per report, measured with ``bench/peers``). An entry
+    is checked against its template's source; a folder that cannot be written only means no
+    cache."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def _template_cache() -> jinja2.BytecodeCache | None:
+    """``$XDG_CACHE_HOME/wsbench/templates`` (``~/.cache/...``), or None when it cannot be made."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "wsbench", "templates")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return None
+    return _TemplateCache(folder)
+
+
 def environment() -> jinja2.Environment:
     """The template environment (package templates, HTML autoescaping, strict undefined)."""
     return jinja2.Environment(
         loader=jinja2.PackageLoader("wsbench.report", "templates"),
+        bytecode_cache=_template_cache(),
         autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
