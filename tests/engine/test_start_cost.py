@@ -131,3 +131,31 @@ def test_the_kept_templates_render_the_same_page(tmp_path, monkeypatch):
     _render(result)  # compiles and keeps
     assert _render(result) == fresh  # from the kept ones
     assert Path(tmp_path / "cache" / "wsbench" / "templates").exists()
+
+
+def test_a_damaged_entry_is_compiled_again(tmp_path, monkeypatch):
+    from jinja2.bccache import bc_magic
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    render.environment().get_template("report.html.j2")
+    for entry in (tmp_path / "cache" / "wsbench" / "templates").iterdir():
+        entry.write_bytes(bc_magic + b"\x80not a pickle, not code")  # the right header, then junk
+    assert render.environment().get_template("report.html.j2") is not None
+    for entry in (tmp_path / "cache" / "wsbench" / "templates").iterdir():
+        assert entry.read_bytes() != bc_magic + b"\x80not a pickle, not code"  # written again, whole
+
+
+def test_a_folder_others_can_write_is_not_used(tmp_path, monkeypatch):
+    """Compiled code is loaded from the cache: a shared folder (group- or world-writable) is
+    never read or written, whatever it holds."""
+    folder = tmp_path / "shared" / "wsbench" / "templates"
+    folder.mkdir(parents=True)
+    folder.chmod(0o777)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "shared"))
+    env = render.environment()
+    assert env.bytecode_cache is None
+    env.get_template("report.html.j2")
+    assert list(folder.iterdir()) == []
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "own"))
+    assert render.environment().bytecode_cache is not None
+    assert ((tmp_path / "own" / "wsbench" / "templates").stat().st_mode & 0o077) == 0

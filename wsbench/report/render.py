@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,14 @@ __all__ = ["render_report", "report_html", "environment", "write_html"]
 class _TemplateCache(jinja2.FileSystemBytecodeCache):
     """Compiled templates kept between runs (jinja2 compiles them from source in every new
     process otherwise: ~40-60 ms of CPU per report, measured with ``bench/peers``). An entry
-    is checked against its template's source; a folder that cannot be written only means no
-    cache."""
+    is checked against its template's source; an entry that cannot be read or written only
+    means compiling again, never a lost report."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # noqa: BLE001 - a damaged entry (jinja2 reads a pickle, then marshal)
+            bucket.reset()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         try:
@@ -40,12 +47,17 @@ class _TemplateCache(jinja2.FileSystemBytecodeCache):
 
 
 def _template_cache() -> jinja2.BytecodeCache | None:
-    """``$XDG_CACHE_HOME/wsbench/templates`` (``~/.cache/...``), or None when it cannot be made."""
+    """``$XDG_CACHE_HOME/wsbench/templates`` (``~/.cache/...``), or None when it cannot be made
+    or is not the user's own: compiled code is loaded from it, so a folder that someone else
+    owns or can write to (a shared ``XDG_CACHE_HOME``) is not used."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     folder = os.path.join(base, "wsbench", "templates")
     try:
-        os.makedirs(folder, exist_ok=True)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        info = os.lstat(folder)
     except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
         return None
     return _TemplateCache(folder)
 
