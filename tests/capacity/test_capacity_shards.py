@@ -32,7 +32,7 @@ def test_two_shards_find_the_same_knee(echo_server, tmp_path):
     server = echo_server(degrade_after=K, degrade_ms=100)
     # a busy machine (the rest of the suite beside it) can saturate the generator at a step:
     # capacity then says so and exits 1 rather than blame the target (its job, tested in
-    # test_capacity_cli). That is no knee to compare: the pair runs once more, then gives up
+    # test_capacity_run). That is no knee to compare: the pair runs once more, then gives up
     for attempt in range(2):
         root = tmp_path / f"attempt-{attempt}"
         root.mkdir()
@@ -42,10 +42,9 @@ def test_two_shards_find_the_same_knee(echo_server, tmp_path):
     else:
         pytest.skip(f"the load generator saturated in both attempts ({SATURATED}): no knee to compare")
     assert codes == [0, 0], outputs
-    tmp_path = root
     entries = []
     for index in range(2):
-        (capacity_json,) = (tmp_path / f"shard-{index}").glob("*/capacity.json")
+        (capacity_json,) = (root / f"shard-{index}").glob("*/capacity.json")
         capacity = json.loads(capacity_json.read_text())
         assert capacity["shard"] == {"index": index, "count": 2}
         entries.append(capacity["targets"]["echo"])
@@ -55,6 +54,6 @@ def test_two_shards_find_the_same_knee(echo_server, tmp_path):
     assert entries[0]["steps"] <= entries[0]["bound"]
     # each shard ran only its half of each step
     for index in range(2):
-        (run_dir,) = (tmp_path / f"shard-{index}").iterdir()
+        (run_dir,) = (root / f"shard-{index}").iterdir()
         step = json.loads((run_dir / entries[index]["curve"][0]["result"]).read_text())
         assert step["targets"]["echo"]["sessions"]["attempted"] == entries[index]["curve"][0]["load"] // 2

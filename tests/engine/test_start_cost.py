@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 from wsbench.report import render
 
@@ -57,10 +56,6 @@ def test_a_scenario_file_still_loads_and_a_bad_one_is_one_line(tmp_path):
     sessions, message = done.stdout.splitlines()
     assert sessions == "3"
     assert message.startswith(f"{bad}: line ") and message.endswith("not valid YAML")
-
-
-def _render(result_dict: dict) -> str:
-    return render.report_html(result_dict)
 
 
 def test_the_report_templates_are_compiled_once_and_kept(tmp_path, monkeypatch):
@@ -125,12 +120,12 @@ def test_the_kept_templates_render_the_same_page(tmp_path, monkeypatch):
     result = make_result()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "none"))
     monkeypatch.setattr(render, "_template_cache", lambda: None)
-    fresh = _render(result)
+    fresh = render.report_html(result)
     monkeypatch.undo()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    _render(result)  # compiles and keeps
-    assert _render(result) == fresh  # from the kept ones
-    assert Path(tmp_path / "cache" / "wsbench" / "templates").exists()
+    render.report_html(result)  # compiles and keeps
+    assert render.report_html(result) == fresh  # from the kept ones
+    assert (tmp_path / "cache" / "wsbench" / "templates").exists()
 
 
 def test_a_damaged_entry_is_compiled_again(tmp_path, monkeypatch):
